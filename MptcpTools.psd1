@@ -1,0 +1,31 @@
+@{
+    RootModule             = 'MptcpTools.dll'
+    ModuleVersion          = '0.1.0'
+    GUID                   = '5f0c3a9e-2b7d-4e61-9a55-3c7f1d8e6b42'
+    Author                 = 'The MptcpTools developers'
+    CompanyName            = 'MptcpTools'
+    Copyright              = '(c) The MptcpTools developers. MIT licence.'
+    Description            = 'Tells a Linux administrator, with evidence, whether Multipath TCP works on a host, why not, and how to fix it: kernel state, path-manager endpoints and limits, counters, read natively over netlink and /proc.'
+    PowerShellVersion      = '7.4'
+    CompatiblePSEditions   = @('Core')
+    FormatsToProcess       = @('MptcpTools.format.ps1xml')
+    FunctionsToExport      = @()
+    CmdletsToExport        = @(
+        'Get-MptcpKernelState'
+        'Get-MptcpEndpoint'
+        'Add-MptcpEndpoint'
+        'Set-MptcpEndpoint'
+        'Remove-MptcpEndpoint'
+        'Get-MptcpLimit'
+        'Set-MptcpLimit'
+        'Get-MptcpCounter'
+    )
+    VariablesToExport      = @()
+    AliasesToExport        = @()
+    PrivateData            = @{
+        PSData = @{
+            Tags       = @('MPTCP', 'Multipath', 'TCP', 'Linux', 'Networking', 'Netlink', 'Diagnostics')
+            LicenseUri = 'https://opensource.org/licenses/MIT'
+        }
+    }
+}

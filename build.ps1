@@ -1,0 +1,106 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, packages and runs MptcpTools.
+.DESCRIPTION
+    Build     compiles src/MptcpTools and lays out output/MptcpTools (dll, manifest, format file, en-US help).
+    Test      builds, installs the test prerequisites it can, and runs every Pester test in a fresh pwsh.
+    Diagnose  builds, imports the module and runs the diagnosis on this host.
+    Package   builds and writes output/package/MptcpTools.<version>.nupkg for Install-PSResource.
+    Clean     removes output/ and the build folders.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Diagnose', 'Package', 'Clean')]
+    [string[]] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Pester tag filters for a quicker run while developing (every test runs when empty).
+    [string[]] $Tag,
+    [string[]] $ExcludeTag
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$root = $PSScriptRoot
+$output = Join-Path $root 'output'
+$moduleOut = Join-Path $output 'MptcpTools'
+$manifest = Import-PowerShellDataFile (Join-Path $root 'MptcpTools.psd1')
+. (Join-Path $root 'tools/common.ps1')
+
+function Invoke-Build {
+    Write-Step "Building MptcpTools $($manifest.ModuleVersion) ($Configuration)"
+    $publish = Join-Path $output 'obj/publish'
+    Invoke-Native dotnet publish (Join-Path $root 'src/MptcpTools/MptcpTools.csproj') -c $Configuration -o $publish `
+        "-p:ModuleVersion=$($manifest.ModuleVersion)" --nologo --verbosity quiet
+    if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
+    New-Item -ItemType Directory -Path $moduleOut, (Join-Path $moduleOut 'en-US') | Out-Null
+
+    # pwsh supplies System.Management.Automation and its friends; ship only our own and third-party dlls.
+    Get-ChildItem $publish -Filter *.dll |
+        Where-Object Name -NotMatch '^(System\.Management\.Automation|Microsoft\.PowerShell|Microsoft\.Management)' |
+        Copy-Item -Destination $moduleOut
+    if (Test-Path (Join-Path $publish 'runtimes')) { Copy-Item (Join-Path $publish 'runtimes') $moduleOut -Recurse }
+    Copy-Item (Join-Path $root 'MptcpTools.psd1') $moduleOut
+    Copy-Item (Join-Path $root 'src/MptcpTools/MptcpTools.format.ps1xml') $moduleOut
+    Copy-Item (Join-Path $root 'en-US/about_*.help.txt') (Join-Path $moduleOut 'en-US')
+    Copy-Item (Join-Path $root 'LICENSE') $moduleOut
+
+    # MAML help is generated from en-US/*.md and the compiled cmdlets' own parameter metadata.
+    Invoke-Pwsh -File (Join-Path $root 'tools/New-MamlHelp.ps1') -ModulePath $moduleOut -SourcePath (Join-Path $root 'en-US')
+}
+
+function Invoke-Test {
+    try {
+        Invoke-Build
+        Write-Step 'Test prerequisites'
+        $missing = @(& (Join-Path $root 'tools/Install-Prerequisites.ps1'))
+        Write-Step 'Restoring Pester and building the lab peer'
+        Invoke-Native dotnet restore (Join-Path $root 'tools/Pester/Pester.csproj') --nologo --verbosity quiet
+        Invoke-Native dotnet build (Join-Path $root 'tests/tools/MptcpPeer/MptcpPeer.csproj') -c Release `
+            -o (Join-Path $output 'tools/MptcpPeer') --nologo --verbosity quiet
+    }
+    catch {
+        # The run must still end with its one summary line.
+        Write-Host "The test run could not start: $_" -ForegroundColor Red
+        Write-Host '0 passed, 1 failed, 0 skipped'
+        exit 1
+    }
+
+    Write-Step 'Running Pester in a fresh pwsh'
+    $arguments = @('-ModulePath', $moduleOut, '-MissingPackages', ($missing -join ','))
+    if ($Tag) { $arguments += '-Tag', ($Tag -join ',') }
+    if ($ExcludeTag) { $arguments += '-ExcludeTag', ($ExcludeTag -join ',') }
+    Invoke-Pwsh -File (Join-Path $root 'tools/Invoke-Tests.ps1') -AllowFailure @arguments
+    exit $LASTEXITCODE
+}
+
+function Invoke-Diagnose {
+    Invoke-Build
+    Write-Step 'Diagnosing MPTCP on this host'
+    Invoke-Pwsh -File (Join-Path $root 'tools/Show-Diagnosis.ps1') -ModulePath $moduleOut
+}
+
+function Invoke-Package {
+    Invoke-Build
+    Write-Step 'Packaging'
+    $packageDir = Join-Path $output 'package'
+    New-Item -ItemType Directory -Path $packageDir -Force | Out-Null
+    Get-ChildItem $packageDir -Filter 'MptcpTools.*.nupkg' | Remove-Item
+    Invoke-Pwsh -File (Join-Path $root 'tools/Publish-Package.ps1') -ModulePath $moduleOut -PackageDir $packageDir
+    Get-ChildItem $packageDir -Filter 'MptcpTools.*.nupkg' | ForEach-Object { "Wrote $($_.FullName)" }
+}
+
+function Invoke-Clean {
+    foreach ($path in @($output) + (Get-ChildItem $root -Directory -Recurse -Include bin, obj -ErrorAction Ignore).FullName) {
+        if ($path -and (Test-Path $path)) { Remove-Item $path -Recurse -Force }
+    }
+}
+
+foreach ($t in $Task) {
+    & "Invoke-$t"
+}

@@ -1,0 +1,78 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace MptcpTools.Kernel;
+
+/// <summary>libc entry points. The only place in the module that declares P/Invoke.</summary>
+internal static unsafe class Native
+{
+    internal const int AF_INET = 2;
+    internal const int AF_INET6 = 10;
+    internal const int AF_NETLINK = 16;
+    internal const int SOCK_STREAM = 1;
+    internal const int SOCK_RAW = 3;
+    internal const int SOCK_CLOEXEC = 0x80000;
+    internal const int NETLINK_GENERIC = 16;
+    internal const int NETLINK_SOCK_DIAG = 4;
+    internal const int SOL_NETLINK = 270;
+    internal const int NETLINK_ADD_MEMBERSHIP = 1;
+    internal const int NETLINK_CAP_ACK = 10;
+    internal const int NETLINK_EXT_ACK = 11;
+    internal const int SOL_SOCKET = 1;
+    internal const int SO_RCVBUF = 8;
+    internal const int SO_RCVTIMEO = 20;
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct SockAddrNetlink
+    {
+        public ushort Family;
+        public ushort Pad;
+        public uint Pid;
+        public uint Groups;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct TimeVal
+    {
+        public long Seconds;
+        public long Microseconds;
+    }
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "socket")]
+    internal static extern int Socket(int domain, int type, int protocol);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "bind")]
+    internal static extern int Bind(int fd, ref SockAddrNetlink addr, int addrLen);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "getsockname")]
+    internal static extern int GetSockName(int fd, ref SockAddrNetlink addr, ref int addrLen);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "sendto")]
+    internal static extern nint SendTo(int fd, byte* buf, nint len, int flags, ref SockAddrNetlink dest, int destLen);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "recv")]
+    internal static extern nint Recv(int fd, byte* buf, nint len, int flags);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "setsockopt")]
+    internal static extern int SetSockOpt(int fd, int level, int name, void* value, int len);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "close")]
+    internal static extern int Close(int fd);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "if_nametoindex")]
+    internal static extern uint IfNameToIndex(string name);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "if_indextoname")]
+    internal static extern nint IfIndexToName(uint index, byte* buffer);
+
+    [DllImport("libc", EntryPoint = "strerror_r")]
+    private static extern nint StrErrorR(int errnum, byte* buf, nint buflen);
+
+    /// <summary>The C library's text for an errno value (GNU strerror_r returns the pointer to use).</summary>
+    internal static string StrError(int errno)
+    {
+        byte* buffer = stackalloc byte[256];
+        nint text = StrErrorR(errno, buffer, 256);
+        return text == 0 ? $"errno {errno}" : Marshal.PtrToStringUTF8(text) ?? $"errno {errno}";
+    }
+}
