@@ -63,6 +63,8 @@ public static class KernelErrors
                 };
             case FormatException:
                 return new ErrorRecord(exception, MalformedKernelReply, ErrorCategory.InvalidData, target);
+            case FileNotFoundException or DirectoryNotFoundException:
+                return new ErrorRecord(exception, NotFound, ErrorCategory.ObjectNotFound, target);
             case UnauthorizedAccessException:
                 return new ErrorRecord(exception, PermissionDenied, ErrorCategory.PermissionDenied, target);
             case IOException:

@@ -8,8 +8,8 @@ namespace MptcpTools.Kernel;
 /// <summary>The kernel has no `mptcp_pm` generic netlink family: no MPTCP, or a kernel older than 5.6.</summary>
 public sealed class MptcpPathManagerMissingException : Exception
 {
-    public MptcpPathManagerMissingException(KernelException inner)
-        : base("The kernel has no generic netlink family 'mptcp_pm', so it has no in-kernel MPTCP path manager: " +
+    public MptcpPathManagerMissingException(string familyName, KernelException inner)
+        : base($"The kernel has no generic netlink family '{familyName}', so it has no in-kernel MPTCP path manager: " +
                "MPTCP is not built into this kernel (CONFIG_MPTCP), or the kernel is older than 5.6.", inner)
     {
     }
@@ -58,7 +58,13 @@ public sealed class MptcpPathManager : IDisposable
     public GenericNetlinkFamily Family => _family;
 
     /// <summary>Opens a generic netlink socket in this network namespace and resolves `mptcp_pm`.</summary>
-    public static MptcpPathManager Open()
+    public static MptcpPathManager Open() => Open(FamilyName);
+
+    /// <summary>
+    /// Resolves the path manager under a given family name. Tests ask for a name no kernel has to see
+    /// exactly what a kernel without MPTCP gives.
+    /// </summary>
+    public static MptcpPathManager Open(string familyName)
     {
         NetlinkSocket socket = NetlinkSocket.Open(Native.NETLINK_GENERIC);
         try
@@ -66,11 +72,12 @@ public sealed class MptcpPathManager : IDisposable
             GenericNetlinkFamily family;
             try
             {
-                family = GenericNetlinkFamily.Resolve(socket, FamilyName);
+                family = GenericNetlinkFamily.Resolve(socket, familyName);
             }
-            catch (KernelException e) when (e.Errno == Errnos.ENOENT)
+            catch (KernelException e) when (e.Errno is Errnos.ENOENT or Errnos.EINVAL)
             {
-                throw new MptcpPathManagerMissingException(e);
+                // nlctrl answers EINVAL (older kernels: ENOENT) for a family it does not know.
+                throw new MptcpPathManagerMissingException(familyName, e);
             }
 
             return new MptcpPathManager(socket, family);

@@ -1,0 +1,269 @@
+# The namespace lab: real topologies out of network namespaces, for every test that needs a kernel.
+#
+#   client ==(path 1: 192.0.2.0/24, 2001:db8:1::/64)==  router  ==(203.0.113.0/24, 2001:db8:3::/64)== server
+#          ==(path 2: 198.51.100.0/24, 2001:db8:2::/64)==
+#
+# The client reaches the server over path 1 by default and over path 2 through source-based routing
+# (rule "from <path-2 address> table 100"). Every name carries this process's PID and a random part, so
+# two runs never collide; namespaces of runs whose process is gone are swept before a new lab is built.
+# Only documentation addresses are used, and traffic never leaves the lab's namespaces.
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+
+$script:Prefix = 'mptl'
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+$script:Labs = [System.Collections.Generic.List[object]]::new()
+
+$script:Addresses = [ordered]@{
+    ClientPath1   = '192.0.2.2';    RouterPath1   = '192.0.2.1'
+    ClientPath2   = '198.51.100.2'; RouterPath2   = '198.51.100.1'
+    ServerAddress = '203.0.113.2';  RouterServer  = '203.0.113.1'
+    ClientPath1V6 = '2001:db8:1::2'; RouterPath1V6 = '2001:db8:1::1'
+    ClientPath2V6 = '2001:db8:2::2'; RouterPath2V6 = '2001:db8:2::1'
+    ServerV6      = '2001:db8:3::2'; RouterServerV6 = '2001:db8:3::1'
+}
+
+function Get-LabModulePath {
+    if ($env:MPTCPTOOLS_MODULE) { return $env:MPTCPTOOLS_MODULE }
+    return Join-Path $script:RepoRoot 'output/MptcpTools'
+}
+
+function Get-LabPeerPath { Join-Path $script:RepoRoot 'output/tools/MptcpPeer/MptcpPeer' }
+
+<#
+.SYNOPSIS
+    Why the lab cannot run here, or $null when it can. Under CI=true a reason is an error, not a skip.
+#>
+function Get-LabSkipReason {
+    $reasons = [System.Collections.Generic.List[string]]::new()
+    if ((& id -u) -ne '0') { $reasons.Add('the lab needs root (network namespaces, veth, nftables)') }
+    foreach ($tool in 'ip', 'nft', 'iptables', 'ss', 'nstat', 'sysctl', 'setpriv') {
+        if (-not (Get-Command $tool -CommandType Application -ErrorAction Ignore)) { $reasons.Add("'$tool' is not installed") }
+    }
+    if (-not (Test-Path /proc/sys/net/mptcp)) { $reasons.Add('this kernel has no MPTCP') }
+    if (-not (Test-Path (Get-LabPeerPath))) { $reasons.Add("the lab peer is not built ($(Get-LabPeerPath)); run build.ps1 -Task Test") }
+    if ($env:MPTCPTOOLS_MISSING) { $reasons.Add("missing packages: $($env:MPTCPTOOLS_MISSING)") }
+    if ($reasons.Count -eq 0) { return $null }
+    $text = $reasons -join '; '
+    if ($env:CI -eq 'true') { throw "Lab prerequisites missing under CI=true: $text" }
+    Write-Host "Lab tests skipped: $text" -ForegroundColor Yellow
+    return $text
+}
+
+# Runs a native command; throws with its stderr when it fails.
+function Invoke-LabNative {
+    param([Parameter(Mandatory)] [string] $Command, [string[]] $Arguments = @(), [switch] $AllowFailure)
+    $stderr = [System.IO.Path]::GetTempFileName()
+    try {
+        $out = & $Command @Arguments 2>$stderr
+        if ($LASTEXITCODE -ne 0 -and -not $AllowFailure) {
+            throw "'$Command $($Arguments -join ' ')' failed ($LASTEXITCODE): $(Get-Content $stderr -Raw)"
+        }
+        return $out
+    }
+    finally { Remove-Item $stderr -ErrorAction Ignore }
+}
+
+<#
+.SYNOPSIS
+    Runs a command inside a namespace: ip netns exec NS COMMAND ARGS.
+#>
+function Invoke-InNamespace {
+    param([Parameter(Mandatory)] [string] $Namespace, [Parameter(Mandatory)] [string] $Command,
+        [string[]] $Arguments = @(), [switch] $AllowFailure)
+    Invoke-LabNative -Command ip -Arguments (@('netns', 'exec', $Namespace, $Command) + $Arguments) -AllowFailure:$AllowFailure
+}
+
+# Removes the namespaces (and their processes) of lab runs whose pwsh process no longer exists.
+function Clear-StaleLab {
+    foreach ($line in @(Invoke-LabNative -Command ip -Arguments 'netns', 'list' -AllowFailure)) {
+        if ("$line" -match "^($script:Prefix-(\d+)-\S+)") {
+            $name = $Matches[1]; $owner = [int]$Matches[2]
+            if (-not (Get-Process -Id $owner -ErrorAction Ignore)) { Remove-LabNamespace $name }
+        }
+    }
+}
+
+function Remove-LabNamespace([string] $Name) {
+    foreach ($procId in @(Invoke-LabNative -Command ip -Arguments 'netns', 'pids', $Name -AllowFailure)) {
+        if ("$procId" -match '^\d+$') { Stop-Process -Id ([int]$procId) -Force -ErrorAction Ignore }
+    }
+    Invoke-LabNative -Command ip -Arguments 'netns', 'del', $Name -AllowFailure | Out-Null
+}
+
+<#
+.SYNOPSIS
+    Builds client, router and server namespaces joined by two paths. Returns the lab object.
+.PARAMETER NoEndpoints
+    Leave the client without MPTCP endpoints (and the limits at the kernel's defaults).
+#>
+function New-MptcpLab {
+    param([switch] $NoEndpoints)
+    Clear-StaleLab
+    $id = '{0}-{1}-{2}' -f $script:Prefix, $PID, ([guid]::NewGuid().ToString('n').Substring(0, 6))
+    $lab = [pscustomobject]@{
+        Id         = $id
+        Client     = "$id-c"
+        Router     = "$id-r"
+        Server     = "$id-s"
+        Addresses  = [pscustomobject]$script:Addresses
+        Processes  = [System.Collections.Generic.List[System.Diagnostics.Process]]::new()
+    }
+    $script:Labs.Add($lab)
+    try {
+        $a = $script:Addresses
+        foreach ($ns in $lab.Client, $lab.Router, $lab.Server) {
+            Invoke-LabNative ip 'netns', 'add', $ns | Out-Null
+            Invoke-LabNative ip '-n', $ns, 'link', 'set', 'lo', 'up' | Out-Null
+        }
+        # veths are created inside the namespaces, so their names never meet another run's in the root namespace.
+        $links = @(
+            @($lab.Client, 'c0', $lab.Router, 'r0'),
+            @($lab.Client, 'c1', $lab.Router, 'r1'),
+            @($lab.Server, 's0', $lab.Router, 'r2')
+        )
+        foreach ($l in $links) {
+            Invoke-LabNative ip '-n', $l[0], 'link', 'add', $l[1], 'type', 'veth', 'peer', 'name', $l[3], 'netns', $l[2] | Out-Null
+        }
+        $addresses = @(
+            @($lab.Client, 'c0', "$($a.ClientPath1)/24", "$($a.ClientPath1V6)/64"),
+            @($lab.Client, 'c1', "$($a.ClientPath2)/24", "$($a.ClientPath2V6)/64"),
+            @($lab.Router, 'r0', "$($a.RouterPath1)/24", "$($a.RouterPath1V6)/64"),
+            @($lab.Router, 'r1', "$($a.RouterPath2)/24", "$($a.RouterPath2V6)/64"),
+            @($lab.Router, 'r2', "$($a.RouterServer)/24", "$($a.RouterServerV6)/64"),
+            @($lab.Server, 's0', "$($a.ServerAddress)/24", "$($a.ServerV6)/64")
+        )
+        foreach ($x in $addresses) {
+            Invoke-LabNative ip '-n', $x[0], 'addr', 'add', $x[2], 'dev', $x[1] | Out-Null
+            Invoke-LabNative ip '-n', $x[0], 'addr', 'add', $x[3], 'dev', $x[1], 'nodad' | Out-Null
+            Invoke-LabNative ip '-n', $x[0], 'link', 'set', $x[1], 'up' | Out-Null
+        }
+        Invoke-InNamespace $lab.Router sysctl '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1' | Out-Null
+        $c = $lab.Client
+        Invoke-LabNative ip '-n', $c, 'route', 'add', 'default', 'via', $a.RouterPath1, 'dev', 'c0' | Out-Null
+        Invoke-LabNative ip '-n', $c, '-6', 'route', 'add', 'default', 'via', $a.RouterPath1V6, 'dev', 'c0' | Out-Null
+        Invoke-LabNative ip '-n', $c, 'rule', 'add', 'from', $a.ClientPath2, 'table', '100' | Out-Null
+        Invoke-LabNative ip '-n', $c, 'route', 'add', 'default', 'via', $a.RouterPath2, 'dev', 'c1', 'table', '100' | Out-Null
+        Invoke-LabNative ip '-n', $c, '-6', 'rule', 'add', 'from', $a.ClientPath2V6, 'table', '100' | Out-Null
+        Invoke-LabNative ip '-n', $c, '-6', 'route', 'add', 'default', 'via', $a.RouterPath2V6, 'dev', 'c1', 'table', '100' | Out-Null
+        Invoke-LabNative ip '-n', $lab.Server, 'route', 'add', 'default', 'via', $a.RouterServer | Out-Null
+        Invoke-LabNative ip '-n', $lab.Server, '-6', 'route', 'add', 'default', 'via', $a.RouterServerV6 | Out-Null
+        foreach ($ns in $lab.Client, $lab.Server) {
+            Invoke-InNamespace $ns sysctl '-qw', 'net.mptcp.enabled=1' | Out-Null
+        }
+        if (-not $NoEndpoints) {
+            foreach ($ns in $lab.Client, $lab.Server) {
+                Invoke-LabNative ip '-n', $ns, 'mptcp', 'limits', 'set', 'subflows', '2', 'add_addr_accepted', '2' | Out-Null
+            }
+            Invoke-LabNative ip '-n', $c, 'mptcp', 'endpoint', 'add', $a.ClientPath2, 'dev', 'c1', 'subflow' | Out-Null
+            Invoke-LabNative ip '-n', $c, 'mptcp', 'endpoint', 'add', $a.ClientPath2V6, 'dev', 'c1', 'subflow' | Out-Null
+        }
+        return $lab
+    }
+    catch {
+        Remove-MptcpLab $lab
+        throw
+    }
+}
+
+<#
+.SYNOPSIS
+    Stops the lab's processes and deletes its namespaces. Safe to call twice.
+#>
+function Remove-MptcpLab {
+    param([Parameter(ValueFromPipeline)] $Lab)
+    process {
+        if ($null -eq $Lab) { return }
+        foreach ($p in $Lab.Processes) {
+            if (-not $p.HasExited) { try { $p.Kill($true) } catch { } }
+            $p.Dispose()
+        }
+        $Lab.Processes.Clear()
+        foreach ($ns in $Lab.Client, $Lab.Router, $Lab.Server) { Remove-LabNamespace $ns }
+        [void]$script:Labs.Remove($Lab)
+    }
+}
+
+<#
+.SYNOPSIS
+    Starts the lab peer (MPTCP sink or source) in a namespace, in the background. For `serve` it waits
+    until the peer listens; for `send` it returns the JSON line the peer prints once connected.
+#>
+function Start-LabPeer {
+    param([Parameter(Mandatory)] $Lab, [Parameter(Mandatory)] [string] $Namespace,
+        [Parameter(Mandatory)] [string[]] $Arguments, [int] $TimeoutSeconds = 20)
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('ip')
+    foreach ($arg in @('netns', 'exec', $Namespace, (Get-LabPeerPath)) + $Arguments) { $psi.ArgumentList.Add($arg) }
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($psi)
+    $Lab.Processes.Add($process)
+    $line = $process.StandardOutput.ReadLineAsync()
+    if (-not $line.Wait([TimeSpan]::FromSeconds($TimeoutSeconds)) -or $null -eq $line.Result) {
+        $err = if ($process.HasExited) { $process.StandardError.ReadToEnd() } else { 'no answer' }
+        throw "lab peer '$($Arguments -join ' ')' in $Namespace did not start: $err"
+    }
+    [pscustomobject]@{
+        Process = $process
+        Pid     = $process.Id
+        Line    = $line.Result
+        Result  = if ($line.Result.StartsWith('{')) { $line.Result | ConvertFrom-Json } else { $null }
+    }
+}
+
+<#
+.SYNOPSIS
+    Runs a script block in a fresh pwsh inside a namespace, with the built module imported, and returns
+    its output and its errors (deserialised: properties are kept, methods are not).
+.PARAMETER DropCapability
+    Capabilities to remove (bounding and inheritable sets) before pwsh starts, such as net_admin.
+#>
+function Invoke-LabCmdlet {
+    param([Parameter(Mandatory)] [string] $Namespace, [Parameter(Mandatory)] [scriptblock] $ScriptBlock,
+        [object[]] $ArgumentList = @(), [string[]] $DropCapability = @())
+    $work = Join-Path ([System.IO.Path]::GetTempPath()) "mptl-call-$([guid]::NewGuid().ToString('n'))"
+    New-Item -ItemType Directory -Path $work | Out-Null
+    try {
+        $argsFile = Join-Path $work 'args.xml'; $resultFile = Join-Path $work 'result.xml'
+        [System.Management.Automation.PSSerializer]::Serialize($ArgumentList, 5) | Set-Content -LiteralPath $argsFile
+        $script = @"
+`$ErrorActionPreference = 'Continue'
+Import-Module '$(Get-LabModulePath)'
+`$__args = [System.Management.Automation.PSSerializer]::Deserialize((Get-Content -LiteralPath '$argsFile' -Raw))
+`$__out = [System.Collections.Generic.List[object]]::new()
+`$__err = [System.Collections.Generic.List[object]]::new()
+try {
+    & { $ScriptBlock } @__args 2>&1 | ForEach-Object {
+        if (`$_ -is [System.Management.Automation.ErrorRecord]) { `$__err.Add(`$_) } else { `$__out.Add(`$_) }
+    }
+}
+catch { `$__err.Add(`$_) }
+[System.Management.Automation.PSSerializer]::Serialize([pscustomobject]@{ Output = `$__out.ToArray(); Errors = `$__err.ToArray() }, 6) |
+    Set-Content -LiteralPath '$resultFile'
+"@
+        $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($script))
+        $pwsh = [Environment]::ProcessPath
+        $pwshArgs = @()
+        if ([System.IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { $pwshArgs += Join-Path $PSHOME 'pwsh.dll' }
+        $pwshArgs += '-NoLogo', '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded
+        $command = @('ip', 'netns', 'exec', $Namespace, $pwsh) + $pwshArgs
+        if ($DropCapability) {
+            $drop = ($DropCapability | ForEach-Object { "-$_" }) -join ','
+            $command = @('setpriv', "--inh-caps=$drop", "--bounding-set=$drop") + $command
+        }
+        $console = & $command[0] @($command | Select-Object -Skip 1) 2>&1
+        if (-not (Test-Path $resultFile)) { throw "pwsh in $Namespace produced no result: $($console -join "`n")" }
+        $result = [System.Management.Automation.PSSerializer]::Deserialize((Get-Content -LiteralPath $resultFile -Raw))
+        [pscustomobject]@{ Output = @($result.Output); Errors = @($result.Errors) }
+    }
+    finally { Remove-Item $work -Recurse -Force -ErrorAction Ignore }
+}
+
+# Whatever happens to the test run, the labs this process built go with it.
+$ExecutionContext.SessionState.Module.OnRemove = { foreach ($lab in @($script:Labs)) { Remove-MptcpLab $lab } }
+Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action { foreach ($lab in @($script:Labs)) { Remove-MptcpLab $lab } } | Out-Null
+
+Export-ModuleMember -Function Get-LabSkipReason, New-MptcpLab, Remove-MptcpLab, Start-LabPeer, Invoke-LabCmdlet,
+    Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath
