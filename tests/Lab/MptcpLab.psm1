@@ -216,7 +216,9 @@ function Start-LabPeer {
 <#
 .SYNOPSIS
     Runs a script block in a fresh pwsh inside a namespace, with the built module imported, and returns
-    its output and its errors (deserialised: properties are kept, methods are not).
+    its output and its errors. Objects come back as property bags (enums by name, the original type name
+    first in PSTypeNames); errors as FullyQualifiedErrorId, Category, TargetObject, Message, ErrorDetails
+    and RecommendedAction.
 .PARAMETER DropCapability
     Capabilities to remove (bounding and inheritable sets) before pwsh starts, such as net_admin.
 #>
@@ -234,12 +236,32 @@ Import-Module '$(Get-LabModulePath)'
 `$__args = [System.Management.Automation.PSSerializer]::Deserialize((Get-Content -LiteralPath '$argsFile' -Raw))
 `$__out = [System.Collections.Generic.List[object]]::new()
 `$__err = [System.Collections.Generic.List[object]]::new()
-try {
-    & { $ScriptBlock } @__args 2>&1 | ForEach-Object {
-        if (`$_ -is [System.Management.Automation.ErrorRecord]) { `$__err.Add(`$_) } else { `$__out.Add(`$_) }
+# Serialisation turns enums into bare numbers and ErrorRecords into shells; carry names instead.
+function ConvertTo-LabError(`$e) {
+    [pscustomobject]@{
+        PSTypeName = 'MptcpLab.ErrorRecord'
+        FullyQualifiedErrorId = `$e.FullyQualifiedErrorId
+        Category = "`$(`$e.CategoryInfo.Category)"
+        TargetObject = if (`$null -ne `$e.TargetObject) { "`$(`$e.TargetObject)" } else { `$null }
+        Message = `$e.Exception.Message
+        ErrorDetails = if (`$e.ErrorDetails) { `$e.ErrorDetails.Message } else { `$null }
+        RecommendedAction = if (`$e.ErrorDetails) { `$e.ErrorDetails.RecommendedAction } else { `$null }
     }
 }
-catch { `$__err.Add(`$_) }
+function ConvertTo-LabObject(`$o) {
+    if (`$null -eq `$o -or `$o -is [string] -or `$o -is [ValueType]) { return `$o }
+    `$copy = [ordered]@{}
+    foreach (`$p in `$o.PSObject.Properties) { `$v = `$p.Value; if (`$v -is [enum]) { `$v = `$v.ToString() }; `$copy[`$p.Name] = `$v }
+    `$r = [pscustomobject]`$copy
+    `$r.PSTypeNames.Insert(0, `$o.GetType().FullName)
+    `$r
+}
+try {
+    & { $ScriptBlock } @__args 2>&1 | ForEach-Object {
+        if (`$_ -is [System.Management.Automation.ErrorRecord]) { `$__err.Add((ConvertTo-LabError `$_)) } else { `$__out.Add((ConvertTo-LabObject `$_)) }
+    }
+}
+catch { `$__err.Add((ConvertTo-LabError `$_)) }
 [System.Management.Automation.PSSerializer]::Serialize([pscustomobject]@{ Output = `$__out.ToArray(); Errors = `$__err.ToArray() }, 6) |
     Set-Content -LiteralPath '$resultFile'
 "@
@@ -266,4 +288,4 @@ $ExecutionContext.SessionState.Module.OnRemove = { foreach ($lab in @($script:La
 Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action { foreach ($lab in @($script:Labs)) { Remove-MptcpLab $lab } } | Out-Null
 
 Export-ModuleMember -Function Get-LabSkipReason, New-MptcpLab, Remove-MptcpLab, Start-LabPeer, Invoke-LabCmdlet,
-    Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath
+    Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath, Get-LabPeerPath

@@ -1,7 +1,7 @@
 // mptcp-peer: the lab's MPTCP (or plain TCP) sink and source.
 //
 //   serve --port P [--plain] [--bind ADDR]            accept connections, read and discard; prints "listening"
-//   send  --to ADDR --port P [--plain] [--bytes N] [--hold SECONDS] [--from ADDR]
+//   send  --to ADDR --port P [--plain] [--bytes N] [--hold SECONDS] [--from ADDR] [--delay SECONDS]
 //                                                    connect, send N bytes, keep the connection open HOLD seconds;
 //                                                    prints one JSON line with what the socket negotiated
 //
@@ -124,6 +124,11 @@ static class Program
     static int Send(Dictionary<string, string> o)
     {
         IPAddress to = IPAddress.Parse(o["to"]);
+        if (o.TryGetValue("delay", out string? delay))
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
         using Socket socket = NewSocket(to.AddressFamily, o.ContainsKey("plain"));
         if (o.TryGetValue("from", out string? from))
         {
