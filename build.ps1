@@ -81,6 +81,7 @@ function Invoke-Test {
 
 function Invoke-Diagnose {
     Invoke-Build
+    & (Join-Path $root 'tools/Install-Prerequisites.ps1') -For Diagnose | Out-Null
     Write-Step 'Diagnosing MPTCP on this host'
     Invoke-Pwsh -File (Join-Path $root 'tools/Show-Diagnosis.ps1') -ModulePath $moduleOut
 }

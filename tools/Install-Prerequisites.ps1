@@ -1,11 +1,13 @@
-# Installs what the tests need on Debian or Ubuntu when run as root, and writes the names of the
-# packages still missing to the pipeline (nothing when all is there). Without root it only names them.
+# Installs what the tests (or the diagnosis) need on Debian or Ubuntu when run as root, and writes the
+# names of the packages still missing to the pipeline (nothing when all is there). Without root, or
+# without apt-get, it only names them.
+param([ValidateSet('Test', 'Diagnose')] [string] $For = 'Test')
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
 # package => how to tell it is installed
 $needed = [ordered]@{
-    iproute2   = { Get-Command ip, ss, nstat -CommandType Application -ErrorAction Ignore | Measure-Object | ForEach-Object { $_.Count -eq 3 } }
+    iproute2   = { -not ('ip', 'ss', 'nstat' | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) }) }
     procps     = { [bool](Get-Command sysctl -CommandType Application -ErrorAction Ignore) }
     nftables   = { [bool](Get-Command nft -CommandType Application -ErrorAction Ignore) }
     iptables   = { [bool](Get-Command iptables-save -CommandType Application -ErrorAction Ignore) }
@@ -19,25 +21,29 @@ $needed = [ordered]@{
     'util-linux' = { [bool](Get-Command setpriv -CommandType Application -ErrorAction Ignore) }
 }
 
-$missing = @($needed.Keys | Where-Object { -not (& $needed[$_]) })
+# The diagnosis only reads the host: it gets the libraries and read-only tools the module reads through,
+# never a daemon (installing mptcpd would change how the host manages MPTCP).
+$forDiagnosis = 'iproute2', 'libpcap', 'nftables', 'iptables'
+$candidates = if ($For -eq 'Diagnose') { $forDiagnosis } else { $needed.Keys }
+$missing = @($candidates | Where-Object { -not (& $needed[$_]) })
 if (-not $missing) { return }
 
 $isRoot = (& id -u) -eq '0'
 $apt = Get-Command apt-get -CommandType Application -ErrorAction Ignore
 if (-not $isRoot -or -not $apt) {
     $why = if (-not $isRoot) { 'not root' } else { 'no apt-get on this machine' }
-    Write-Host "Test prerequisites missing ($why): $($missing -join ', '). Install them with: sudo apt-get install $($missing -join ' ')" -ForegroundColor Yellow
+    Write-Host "Prerequisites missing ($why): $($missing -join ', '). Install them with: sudo apt-get install $($missing -join ' ')" -ForegroundColor Yellow
     return $missing
 }
 
 # libpcap's package is libpcap0.8 on Debian 12 and libpcap0.8t64 on Ubuntu 24.04.
-$packages = foreach ($name in $missing) {
+$packages = @(foreach ($name in $missing) {
     if ($name -eq 'libpcap') {
         if ((& apt-cache show libpcap0.8t64 2>$null)) { 'libpcap0.8t64' } else { 'libpcap0.8' }
     }
     else { $name }
-}
-Write-Host "Installing test prerequisites: $($packages -join ' ')"
+})
+Write-Host "Installing prerequisites ($For): $($packages -join ' ')"
 $env:DEBIAN_FRONTEND = 'noninteractive'
 & apt-get update -qq | Out-Host
 & apt-get install -y -qq --no-install-recommends @packages | Out-Host
