@@ -45,6 +45,21 @@ Describe 'The module manifest' {
     }
 }
 
+Describe 'The format views' {
+    It 'give every computed table column a label' {
+        foreach ($data in Get-FormatData -TypeName 'MptcpTools.*') {
+            foreach ($view in $data.FormatViewDefinition | Where-Object { $_.Control -is [System.Management.Automation.TableControl] }) {
+                $columns = $view.Control.Rows[0].Columns
+                for ($i = 0; $i -lt $columns.Count; $i++) {
+                    if ($columns[$i].DisplayEntry.ValueType -eq 'ScriptBlock') {
+                        $view.Control.Headers[$i].Label | Should -Not -BeNullOrEmpty -Because "column $i of the $($view.Name) view is computed"
+                    }
+                }
+            }
+        }
+    }
+}
+
 Describe '<Name> meets the definition of done' -ForEach $cmdlets {
     BeforeAll {
         $command = Get-Command $Name -Module MptcpTools
