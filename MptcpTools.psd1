@@ -19,6 +19,8 @@
         'Get-MptcpLimit'
         'Set-MptcpLimit'
         'Get-MptcpCounter'
+        'Read-MptcpCapture'
+        'Watch-MptcpPackets'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

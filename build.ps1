@@ -42,9 +42,8 @@ function Invoke-Build {
 
     # pwsh supplies System.Management.Automation and its friends; ship only our own and third-party dlls.
     Get-ChildItem $publish -Filter *.dll |
-        Where-Object Name -NotMatch '^(System\.Management\.Automation|Microsoft\.PowerShell|Microsoft\.Management)' |
+        Where-Object Name -In 'MptcpTools.dll', 'SharpPcap.dll', 'PacketDotNet.dll', 'Tmds.DBus.Protocol.dll' |
         Copy-Item -Destination $moduleOut
-    if (Test-Path (Join-Path $publish 'runtimes')) { Copy-Item (Join-Path $publish 'runtimes') $moduleOut -Recurse }
     Copy-Item (Join-Path $root 'MptcpTools.psd1') $moduleOut
     Copy-Item (Join-Path $root 'src/MptcpTools/MptcpTools.format.ps1xml') $moduleOut
     Copy-Item (Join-Path $root 'en-US/about_*.help.txt') (Join-Path $moduleOut 'en-US')

@@ -1,0 +1,584 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+
+namespace MptcpTools.Packets;
+
+/// <summary>What became of a connection, as far as the capture shows.</summary>
+public enum MptcpConnectionOutcome
+{
+    /// <summary>Established as MPTCP: the SYN-ACK carried MP_CAPABLE and nothing forced a fallback.</summary>
+    Mptcp,
+    /// <summary>The SYN offered MP_CAPABLE; the SYN-ACK came back without it (peer not MPTCP-capable, or stripped).</summary>
+    FallbackAtSynAck,
+    /// <summary>Established as MPTCP, then fell back: MP_FAIL, an infinite mapping, or options that vanished mid-stream.</summary>
+    FallbackLater,
+    /// <summary>SYNs with MP_CAPABLE were never answered in the capture (the kernel may have retried without it).</summary>
+    SynUnanswered,
+    /// <summary>The SYN never offered MPTCP: the application did not ask for an MPTCP socket.</summary>
+    PlainTcp,
+    /// <summary>The capture began after the connection's SYN.</summary>
+    Incomplete,
+}
+
+/// <summary>What became of one subflow.</summary>
+public enum MptcpSubflowOutcome
+{
+    Established,
+    SynUnanswered,
+    /// <summary>The SYN-ACK carried no MP_JOIN, or a reset answered the join.</summary>
+    JoinRefused,
+    /// <summary>Reset after it was established; see ResetReason.</summary>
+    Reset,
+}
+
+/// <summary>An ADD_ADDR seen in a connection, and whether the other side echoed it.</summary>
+public sealed class MptcpAddressAnnouncement
+{
+    internal MptcpAddressAnnouncement(string from, byte addressId, IPAddress address, ushort? port, DateTime firstSeen)
+    {
+        From = from;
+        AddressId = addressId;
+        Address = address;
+        Port = port;
+        FirstSeen = firstSeen;
+    }
+
+    /// <summary>"Client" or "Server": who announced the address.</summary>
+    public string From { get; }
+    public byte AddressId { get; }
+    public IPAddress Address { get; }
+    public ushort? Port { get; }
+    public bool Echoed { get; internal set; }
+    public DateTime FirstSeen { get; }
+
+    public override string ToString() => $"{From} announced id {AddressId} {Address}{(Port is { } p ? $" port {p}" : "")}{(Echoed ? " (echoed)" : "")}";
+}
+
+/// <summary>A REMOVE_ADDR seen in a connection.</summary>
+public sealed class MptcpAddressRemoval
+{
+    internal MptcpAddressRemoval(string from, byte[] addressIds, DateTime seen)
+    {
+        From = from;
+        AddressIds = addressIds;
+        Seen = seen;
+    }
+
+    public string From { get; }
+    public byte[] AddressIds { get; }
+    public DateTime Seen { get; }
+
+    public override string ToString() => $"{From} removed id {string.Join(",", AddressIds)}";
+}
+
+/// <summary>One TCP subflow of a connection, as the capture shows it.</summary>
+public sealed class MptcpSubflowSummary
+{
+    public int Stream { get; internal set; }
+    /// <summary>The connection's first subflow (MP_CAPABLE), as opposed to one joined with MP_JOIN.</summary>
+    public bool Initial { get; internal set; }
+    /// <summary>The side that sent the SYN.</summary>
+    public IPAddress ClientAddress { get; internal set; } = IPAddress.None;
+    public ushort ClientPort { get; internal set; }
+    public IPAddress ServerAddress { get; internal set; } = IPAddress.None;
+    public ushort ServerPort { get; internal set; }
+    /// <summary>The MP_JOIN address id of the joining side.</summary>
+    public byte? AddressId { get; internal set; }
+    public bool Backup { get; internal set; }
+    public MptcpSubflowOutcome Outcome { get; internal set; }
+    public MptcpResetReason? ResetReason { get; internal set; }
+    public bool? ResetTransient { get; internal set; }
+    public long Packets { get; internal set; }
+    /// <summary>TCP payload bytes from the client side and from the server side.</summary>
+    public long PayloadBytesFromClient { get; internal set; }
+    public long PayloadBytesFromServer { get; internal set; }
+    /// <summary>Data-level bytes the DSS mappings on this subflow carried, per side (retransmitted mappings counted once).</summary>
+    public long MappedBytesFromClient { get; internal set; }
+    public long MappedBytesFromServer { get; internal set; }
+    public DateTime FirstSeen { get; internal set; }
+    public DateTime LastSeen { get; internal set; }
+
+    public override string ToString() =>
+        $"{(Initial ? "initial" : "join")} {ClientAddress}:{ClientPort} > {ServerAddress}:{ServerPort} {Outcome}{(Backup ? " backup" : "")}";
+}
+
+/// <summary>One connection (MPTCP or plain TCP) as the capture shows it.</summary>
+public sealed class MptcpConnectionSummary
+{
+    public int Id { get; internal set; }
+    public MptcpConnectionOutcome Outcome { get; internal set; }
+    /// <summary>Why the outcome is what it is, in one sentence.</summary>
+    public string Detail { get; internal set; } = "";
+    /// <summary>MPTCP version (0 for RFC 6824, 1 for RFC 8684); null for plain TCP.</summary>
+    public int? Version { get; internal set; }
+    public IPAddress ClientAddress { get; internal set; } = IPAddress.None;
+    public ushort ClientPort { get; internal set; }
+    public IPAddress ServerAddress { get; internal set; } = IPAddress.None;
+    public ushort ServerPort { get; internal set; }
+    public ulong? ClientKey { get; internal set; }
+    public ulong? ServerKey { get; internal set; }
+    public uint? ClientToken { get; internal set; }
+    public uint? ServerToken { get; internal set; }
+    public ulong? ClientInitialDataSequence { get; internal set; }
+    public ulong? ServerInitialDataSequence { get; internal set; }
+    public MptcpSubflowSummary[] Subflows { get; internal set; } = Array.Empty<MptcpSubflowSummary>();
+    public int SubflowCount => Subflows.Length;
+    public int EstablishedSubflows => Subflows.Count(s => s.Outcome == MptcpSubflowOutcome.Established || (s.Outcome == MptcpSubflowOutcome.Reset && s.Packets > 2));
+    public MptcpAddressAnnouncement[] AddAddr { get; internal set; } = Array.Empty<MptcpAddressAnnouncement>();
+    public MptcpAddressRemoval[] RemoveAddr { get; internal set; } = Array.Empty<MptcpAddressRemoval>();
+    public bool DataFinFromClient { get; internal set; }
+    public bool DataFinFromServer { get; internal set; }
+    public bool FastClose { get; internal set; }
+    public bool MpFail { get; internal set; }
+    public bool InfiniteMapping { get; internal set; }
+    /// <summary>Data segments without any MPTCP option after DSS had been in use.</summary>
+    public long SegmentsWithoutDss { get; internal set; }
+    public long InvalidOptions { get; internal set; }
+    public long Packets { get; internal set; }
+    public DateTime FirstSeen { get; internal set; }
+    public DateTime LastSeen { get; internal set; }
+
+    public override string ToString() => $"{Id} {ClientAddress}:{ClientPort} > {ServerAddress}:{ServerPort} {Outcome} ({SubflowCount} subflows)";
+}
+
+/// <summary>
+/// Follows TCP connections and groups subflows into MPTCP connections (MP_JOIN tokens matched against
+/// the tokens derived from the MP_CAPABLE keys). Holds state per connection, never per packet.
+/// </summary>
+public sealed class ConnectionTracker
+{
+    private readonly Dictionary<FlowKey, Subflow> _flows = new();
+    private readonly Dictionary<uint, Connection> _byToken = new();
+    private readonly List<Connection> _connections = new();
+    private int _nextStream;
+
+    public int ConnectionCount => _connections.Count;
+
+    /// <summary>Accounts one segment; returns its stream (subflow) index and its connection id.</summary>
+    public (int Stream, int Connection) Observe(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp)
+    {
+        var key = FlowKey.From(ref segment);
+        TcpFlags flags = segment.Flags;
+        bool synOnly = (flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn;
+        if (!_flows.TryGetValue(key, out Subflow? flow) || (synOnly && flow.Finished && flow.SynSequence != segment.Sequence))
+        {
+            flow = NewFlow(ref segment, options, timestamp);
+            _flows[key] = flow;
+        }
+
+        Connection connection = flow.Connection;
+        bool fromClient = segment.Source.Equals(flow.ClientAddress) && segment.SourcePort == flow.ClientPort;
+        int dir = fromClient ? 0 : 1;
+        flow.Packets++;
+        flow.Last = timestamp;
+        flow.Payload[dir] += segment.PayloadLength;
+        connection.Packets++;
+        connection.Last = timestamp;
+
+        if (synOnly && fromClient)
+        {
+            flow.SawSyn = true;
+            flow.SynSequence = segment.Sequence;
+            bool capable = Has(options, MptcpSubtype.MpCapable);
+            flow.SynCapable |= capable;
+            flow.LastSynCapable = capable;
+        }
+        else if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack) && !fromClient)
+        {
+            flow.SynAck = true;
+            flow.SynAckCapable = Has(options, MptcpSubtype.MpCapable);
+            flow.SynAckJoin = Has(options, MptcpSubtype.MpJoin);
+            flow.SynAckAnsweredCapableSyn = flow.LastSynCapable;
+        }
+        else if ((flags & TcpFlags.Ack) != 0 && (flags & TcpFlags.Syn) == 0 && flow.SynAck && fromClient)
+        {
+            flow.ThirdAck = true;
+        }
+
+        if ((flags & TcpFlags.Rst) != 0)
+        {
+            flow.Reset = true;
+            flow.ResetBeforeSynAck |= !flow.SynAck;
+        }
+
+        if ((flags & TcpFlags.Fin) != 0)
+        {
+            flow.Fin[dir] = true;
+        }
+
+        bool connectionSide = fromClient == flow.InitiatorIsConnectionClient;
+        string from = connectionSide ? "Client" : "Server";
+        bool sawDssHere = false;
+        foreach (MptcpOption option in options)
+        {
+            switch (option)
+            {
+                case MpCapableOption capable:
+                    connection.Version ??= capable.Version;
+                    if (capable.Form == MpCapableForm.SynAck && !fromClient)
+                    {
+                        connection.SetKeys(null, capable.SenderKey, _byToken);
+                    }
+                    else if (capable.Form == MpCapableForm.Syn && capable.SenderKey is { } v0Key && fromClient)
+                    {
+                        connection.SetKeys(v0Key, null, _byToken);
+                    }
+                    else if (capable.Form is MpCapableForm.Ack or MpCapableForm.AckWithData)
+                    {
+                        if (fromClient)
+                        {
+                            connection.SetKeys(capable.SenderKey, capable.ReceiverKey, _byToken);
+                        }
+                        else
+                        {
+                            connection.SetKeys(capable.ReceiverKey, capable.SenderKey, _byToken);
+                        }
+                    }
+
+                    break;
+                case DssOption dss:
+                    sawDssHere = true;
+                    flow.SawDss = true;
+                    if (dss.DataFin)
+                    {
+                        if (connectionSide) connection.DataFinFromClient = true;
+                        else connection.DataFinFromServer = true;
+                    }
+
+                    if (dss.IsInfiniteMapping)
+                    {
+                        connection.InfiniteMapping = true;
+                    }
+                    else if (dss.HasMapping && dss.DataSequence is { } dsn && dss.DataLength is { } length)
+                    {
+                        // Count a mapping once: retransmissions repeat a sequence number already covered.
+                        if (flow.MapEnd[dir] is not { } end || dsn >= end)
+                        {
+                            flow.Mapped[dir] += length;
+                            flow.MapEnd[dir] = dsn + length;
+                        }
+                    }
+
+                    break;
+                case AddAddrOption add:
+                    if (add.Echo)
+                    {
+                        string announcer = connectionSide ? "Server" : "Client";
+                        foreach (MptcpAddressAnnouncement a in connection.Announcements)
+                        {
+                            if (a.From == announcer && a.AddressId == add.AddressId && a.Address.Equals(add.Address))
+                            {
+                                a.Echoed = true;
+                            }
+                        }
+                    }
+                    else if (!connection.Announcements.Any(a => a.From == from && a.AddressId == add.AddressId && a.Address.Equals(add.Address) && a.Port == add.Port))
+                    {
+                        connection.Announcements.Add(new MptcpAddressAnnouncement(from, add.AddressId, add.Address, add.Port, timestamp));
+                    }
+
+                    break;
+                case RemoveAddrOption remove:
+                    connection.Removals.Add(new MptcpAddressRemoval(from, remove.AddressIds, timestamp));
+                    break;
+                case MpPrioOption prio:
+                    flow.Backup = prio.Backup;
+                    break;
+                case MpFailOption:
+                    connection.MpFail = true;
+                    break;
+                case MpFastCloseOption:
+                    connection.FastClose = true;
+                    break;
+                case MpTcpRstOption rst:
+                    flow.ResetOption = rst;
+                    break;
+                case InvalidMptcpOption:
+                    connection.InvalidOptions++;
+                    break;
+            }
+        }
+
+        // Options that vanish from data once DSS was in use: a middlebox, or a fallback without MP_FAIL.
+        if (!sawDssHere && options.Count == 0 && segment.PayloadLength > 0 && flow.SawDss && !segment.OptionsTruncated)
+        {
+            connection.SegmentsWithoutDss++;
+        }
+
+        return (flow.Stream, connection.Id);
+    }
+
+    /// <summary>The connections seen so far, in order of their first packet.</summary>
+    public IEnumerable<MptcpConnectionSummary> Summaries() => _connections.Select(c => c.ToSummary());
+
+    private Subflow NewFlow(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp)
+    {
+        TcpFlags flags = segment.Flags;
+        bool synAck = (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
+        var flow = new Subflow { Stream = _nextStream++, First = timestamp, Last = timestamp };
+        if (synAck)
+        {
+            (flow.ClientAddress, flow.ClientPort, flow.ServerAddress, flow.ServerPort) =
+                (segment.Destination, segment.DestinationPort, segment.Source, segment.SourcePort);
+        }
+        else
+        {
+            (flow.ClientAddress, flow.ClientPort, flow.ServerAddress, flow.ServerPort) =
+                (segment.Source, segment.SourcePort, segment.Destination, segment.DestinationPort);
+        }
+
+        MpJoinOption? join = (flags & TcpFlags.Syn) != 0 && !synAck
+            ? options.OfType<MpJoinOption>().FirstOrDefault(j => j.Form == MpJoinForm.Syn)
+            : null;
+        Connection connection;
+        if (join?.Token is { } token)
+        {
+            if (!_byToken.TryGetValue(token, out connection!))
+            {
+                // A join to a connection whose start the capture missed.
+                connection = new Connection(_connections.Count, flow, timestamp) { Incomplete = true };
+                connection.Subflows.Clear();
+                connection.Initial = null;
+                _connections.Add(connection);
+                _byToken[token] = connection;
+            }
+
+            flow.Join = true;
+            flow.AddressId = join.AddressId;
+            flow.Backup = join.Backup;
+            flow.InitiatorIsConnectionClient = connection.ServerToken is not { } serverToken || serverToken == token;
+            connection.Subflows.Add(flow);
+        }
+        else
+        {
+            connection = new Connection(_connections.Count, flow, timestamp) { Incomplete = (flags & TcpFlags.Syn) == 0 };
+            _connections.Add(connection);
+        }
+
+        flow.Connection = connection;
+        return flow;
+    }
+
+    private static bool Has(IReadOnlyList<MptcpOption> options, MptcpSubtype subtype)
+    {
+        foreach (MptcpOption option in options)
+        {
+            if (option.Subtype == subtype && option.IsValid)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private readonly struct FlowKey : IEquatable<FlowKey>
+    {
+        private readonly PacketAddress _a, _b;
+        private readonly ushort _aPort, _bPort;
+
+        private FlowKey(PacketAddress a, ushort aPort, PacketAddress b, ushort bPort) => (_a, _aPort, _b, _bPort) = (a, aPort, b, bPort);
+
+        public static FlowKey From(ref TcpSegmentView s)
+        {
+            int order = s.Source.CompareTo(s.Destination);
+            return order < 0 || (order == 0 && s.SourcePort <= s.DestinationPort)
+                ? new FlowKey(s.Source, s.SourcePort, s.Destination, s.DestinationPort)
+                : new FlowKey(s.Destination, s.DestinationPort, s.Source, s.SourcePort);
+        }
+
+        public bool Equals(FlowKey o) => _aPort == o._aPort && _bPort == o._bPort && _a.Equals(o._a) && _b.Equals(o._b);
+        public override bool Equals(object? obj) => obj is FlowKey k && Equals(k);
+        public override int GetHashCode() => HashCode.Combine(_a, _b, _aPort, _bPort);
+    }
+
+    private sealed class Subflow
+    {
+        public int Stream;
+        public Connection Connection = null!;
+        public PacketAddress ClientAddress, ServerAddress;
+        public ushort ClientPort, ServerPort;
+        public bool SawSyn, SynCapable, LastSynCapable, SynAck, SynAckCapable, SynAckJoin, SynAckAnsweredCapableSyn, ThirdAck;
+        public uint SynSequence;
+        public bool Reset, ResetBeforeSynAck, Join, Backup, SawDss;
+        public bool InitiatorIsConnectionClient = true;
+        public byte? AddressId;
+        public MpTcpRstOption? ResetOption;
+        public long Packets;
+        public readonly long[] Payload = new long[2];
+        public readonly long[] Mapped = new long[2];
+        public readonly ulong?[] MapEnd = new ulong?[2];
+        public readonly bool[] Fin = new bool[2];
+        public DateTime First, Last;
+
+        public bool Finished => Reset || (Fin[0] && Fin[1]);
+
+        public MptcpSubflowSummary ToSummary(bool initial)
+        {
+            MptcpSubflowOutcome outcome;
+            if (!SawSyn && !SynAck)
+            {
+                outcome = Reset ? MptcpSubflowOutcome.Reset : MptcpSubflowOutcome.Established; // seen mid-way
+            }
+            else if (Join && (ResetBeforeSynAck || (SynAck && !SynAckJoin)))
+            {
+                outcome = MptcpSubflowOutcome.JoinRefused;
+            }
+            else if (!SynAck)
+            {
+                outcome = MptcpSubflowOutcome.SynUnanswered;
+            }
+            else
+            {
+                outcome = Reset ? MptcpSubflowOutcome.Reset : MptcpSubflowOutcome.Established;
+            }
+
+            return new MptcpSubflowSummary
+            {
+                Stream = Stream,
+                Initial = initial,
+                ClientAddress = ClientAddress.ToIPAddress(),
+                ClientPort = ClientPort,
+                ServerAddress = ServerAddress.ToIPAddress(),
+                ServerPort = ServerPort,
+                AddressId = AddressId,
+                Backup = Backup,
+                Outcome = outcome,
+                ResetReason = ResetOption?.Reason,
+                ResetTransient = ResetOption?.Transient,
+                Packets = Packets,
+                PayloadBytesFromClient = Payload[0],
+                PayloadBytesFromServer = Payload[1],
+                MappedBytesFromClient = Mapped[0],
+                MappedBytesFromServer = Mapped[1],
+                FirstSeen = First,
+                LastSeen = Last,
+            };
+        }
+    }
+
+    private sealed class Connection
+    {
+        public Connection(int id, Subflow initial, DateTime first)
+        {
+            Id = id;
+            Initial = initial;
+            Subflows.Add(initial);
+            First = first;
+            Last = first;
+        }
+
+        public int Id;
+        public Subflow? Initial;
+        public readonly List<Subflow> Subflows = new();
+        public bool Incomplete;
+        public int? Version;
+        public ulong? ClientKey, ServerKey;
+        public uint? ClientToken, ServerToken;
+        public readonly List<MptcpAddressAnnouncement> Announcements = new();
+        public readonly List<MptcpAddressRemoval> Removals = new();
+        public bool DataFinFromClient, DataFinFromServer, FastClose, MpFail, InfiniteMapping;
+        public long SegmentsWithoutDss, InvalidOptions, Packets;
+        public DateTime First, Last;
+
+        public void SetKeys(ulong? client, ulong? server, Dictionary<uint, Connection> byToken)
+        {
+            int version = Version ?? 1;
+            if (client is { } c && ClientKey is null)
+            {
+                ClientKey = c;
+                ClientToken = MptcpKeys.Token(c, version);
+                byToken[ClientToken.Value] = this;
+            }
+
+            if (server is { } s && ServerKey is null)
+            {
+                ServerKey = s;
+                ServerToken = MptcpKeys.Token(s, version);
+                byToken[ServerToken.Value] = this;
+            }
+        }
+
+        public MptcpConnectionSummary ToSummary()
+        {
+            Subflow? initial = Initial;
+            (MptcpConnectionOutcome outcome, string detail) = Judge(initial);
+            int version = Version ?? 1;
+            Subflow shown = initial ?? Subflows[0];
+            return new MptcpConnectionSummary
+            {
+                Id = Id,
+                Outcome = outcome,
+                Detail = detail,
+                Version = Version,
+                ClientAddress = shown.ClientAddress.ToIPAddress(),
+                ClientPort = shown.ClientPort,
+                ServerAddress = shown.ServerAddress.ToIPAddress(),
+                ServerPort = shown.ServerPort,
+                ClientKey = ClientKey,
+                ServerKey = ServerKey,
+                ClientToken = ClientToken,
+                ServerToken = ServerToken,
+                ClientInitialDataSequence = ClientKey is { } ck ? MptcpKeys.InitialDataSequence(ck, version) : null,
+                ServerInitialDataSequence = ServerKey is { } sk ? MptcpKeys.InitialDataSequence(sk, version) : null,
+                Subflows = Subflows.Select(s => s.ToSummary(s == initial)).ToArray(),
+                AddAddr = Announcements.ToArray(),
+                RemoveAddr = Removals.ToArray(),
+                DataFinFromClient = DataFinFromClient,
+                DataFinFromServer = DataFinFromServer,
+                FastClose = FastClose,
+                MpFail = MpFail,
+                InfiniteMapping = InfiniteMapping,
+                SegmentsWithoutDss = SegmentsWithoutDss,
+                InvalidOptions = InvalidOptions,
+                Packets = Packets,
+                FirstSeen = First,
+                LastSeen = Last,
+            };
+        }
+
+        private (MptcpConnectionOutcome, string) Judge(Subflow? initial)
+        {
+            if (initial is null || Incomplete || !(initial.SawSyn || initial.SynAck))
+            {
+                return (MptcpConnectionOutcome.Incomplete, "The capture began after this connection's SYN.");
+            }
+
+            if (!initial.SynCapable && !(initial.SynAck && initial.SynAckCapable))
+            {
+                return (MptcpConnectionOutcome.PlainTcp, "The SYN carried no MP_CAPABLE: the application opened a plain TCP socket.");
+            }
+
+            if (!initial.SynAck)
+            {
+                return (MptcpConnectionOutcome.SynUnanswered, "SYNs with MP_CAPABLE went unanswered in the capture.");
+            }
+
+            if (!initial.SynAckCapable)
+            {
+                return initial.SynAckAnsweredCapableSyn || !initial.SawSyn
+                    ? (MptcpConnectionOutcome.FallbackAtSynAck, "The SYN-ACK came back without MP_CAPABLE: the peer is not MPTCP-capable, or a middlebox stripped the option.")
+                    : (MptcpConnectionOutcome.SynUnanswered, "SYNs with MP_CAPABLE went unanswered; the kernel retried without the option and the connection went on as plain TCP.");
+            }
+
+            if (MpFail)
+            {
+                return (MptcpConnectionOutcome.FallbackLater, "MP_FAIL: a DSS checksum failed and the connection fell back to TCP.");
+            }
+
+            if (InfiniteMapping)
+            {
+                return (MptcpConnectionOutcome.FallbackLater, "An infinite mapping: the connection fell back to TCP after it was established.");
+            }
+
+            if (SegmentsWithoutDss > 0)
+            {
+                return (MptcpConnectionOutcome.FallbackLater, $"{SegmentsWithoutDss} data segments carried no MPTCP option after DSS had been in use.");
+            }
+
+            return (MptcpConnectionOutcome.Mptcp, $"Established as MPTCP v{Version ?? 1}.");
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using System;
+using System.Collections.Generic;
+
+namespace MptcpTools.Packets;
+
+/// <summary>
+/// The one path every captured frame takes, from a file or live: find the TCP segment, decode its MPTCP
+/// options, account it in the tracker, and make the packet object when one is wanted. Not thread-safe.
+/// </summary>
+public sealed class PacketProcessor
+{
+    private readonly List<MptcpOption> _options = new(4);
+
+    public ConnectionTracker Tracker { get; } = new();
+    public long Frames { get; private set; }
+    public long TcpSegments { get; private set; }
+    public long MptcpSegments { get; private set; }
+
+    /// <summary>
+    /// Processes one frame. Returns the packet object when <paramref name="materialize"/> is set and the
+    /// segment carries an MPTCP option (or is any TCP segment, with <paramref name="includePlainTcp"/>).
+    /// </summary>
+    public MptcpPacket? Process(int linkType, ReadOnlySpan<byte> frame, DateTime timestamp, long number, bool materialize, bool includePlainTcp)
+    {
+        Frames++;
+        if (!FrameParser.TryParse(linkType, frame, out TcpSegmentView segment))
+        {
+            return null;
+        }
+
+        TcpSegments++;
+        _options.Clear();
+        int count = segment.Options.IsEmpty ? 0 : MptcpOptionDecoder.DecodeAll(segment.Options, segment.Flags, _options);
+        (int stream, int connection) = Tracker.Observe(ref segment, _options, timestamp);
+        if (count > 0)
+        {
+            MptcpSegments++;
+        }
+
+        if (!materialize || (count == 0 && !includePlainTcp))
+        {
+            return null;
+        }
+
+        return new MptcpPacket(number, timestamp, segment.Source.ToIPAddress(), segment.SourcePort,
+            segment.Destination.ToIPAddress(), segment.DestinationPort, segment.Flags, segment.Sequence,
+            segment.Acknowledgment, segment.PayloadLength, _options, stream, connection);
+    }
+}
