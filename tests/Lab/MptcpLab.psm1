@@ -248,14 +248,20 @@ function ConvertTo-LabError(`$e) {
         RecommendedAction = if (`$e.ErrorDetails) { `$e.ErrorDetails.RecommendedAction } else { `$null }
     }
 }
-function ConvertTo-LabObject(`$o) {
-    if (`$null -eq `$o -or `$o -is [string] -or `$o -is [ValueType]) { return `$o }
+function ConvertTo-LabValue(`$v, [int] `$depth) {
+    if (`$null -eq `$v) { return `$null }
+    if (`$v -is [enum]) { return `$v.ToString() }
+    if (`$v -is [string] -or `$v -is [ValueType] -or `$depth -gt 3) { return `$v }
+    if (`$v -is [System.Collections.IDictionary]) { return `$v }
+    if (`$v -is [System.Collections.IEnumerable]) { return ,@(foreach (`$item in `$v) { ConvertTo-LabValue `$item (`$depth + 1) }) }
+    if (`$v.GetType().FullName -notlike 'MptcpTools.*') { return `$v }
     `$copy = [ordered]@{}
-    foreach (`$p in `$o.PSObject.Properties) { `$v = `$p.Value; if (`$v -is [enum]) { `$v = `$v.ToString() }; `$copy[`$p.Name] = `$v }
+    foreach (`$p in `$v.PSObject.Properties) { `$copy[`$p.Name] = ConvertTo-LabValue `$p.Value (`$depth + 1) }
     `$r = [pscustomobject]`$copy
-    `$r.PSTypeNames.Insert(0, `$o.GetType().FullName)
+    `$r.PSTypeNames.Insert(0, `$v.GetType().FullName)
     `$r
 }
+function ConvertTo-LabObject(`$o) { ConvertTo-LabValue `$o 0 }
 try {
     & { $ScriptBlock } @__args 2>&1 | ForEach-Object {
         if (`$_ -is [System.Management.Automation.ErrorRecord]) { `$__err.Add((ConvertTo-LabError `$_)) } else { `$__out.Add((ConvertTo-LabObject `$_)) }

@@ -256,7 +256,8 @@ public sealed class ConnectionTracker
                         // Count a mapping once: retransmissions repeat a sequence number already covered.
                         if (flow.MapEnd[dir] is not { } end || dsn >= end)
                         {
-                            flow.Mapped[dir] += length;
+                            // A DATA_FIN takes one data sequence number but carries no byte (RFC 8684 3.3.3).
+                            flow.Mapped[dir] += dss.DataFin ? Math.Max(0, length - 1) : length;
                             flow.MapEnd[dir] = dsn + length;
                         }
                     }
