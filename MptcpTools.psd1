@@ -21,6 +21,10 @@
         'Get-MptcpCounter'
         'Read-MptcpCapture'
         'Watch-MptcpPackets'
+        'Get-MptcpConnection'
+        'Test-MptcpApplication'
+        'Test-MptcpConnectivity'
+        'Watch-MptcpEvent'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -65,6 +65,46 @@ internal static unsafe class Native
     [DllImport("libc", SetLastError = true, EntryPoint = "if_indextoname")]
     internal static extern nint IfIndexToName(uint index, byte* buffer);
 
+    [DllImport("libc", SetLastError = true, EntryPoint = "getsockopt")]
+    internal static extern int GetSockOpt(int fd, int level, int name, void* value, ref int len);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "connect")]
+    internal static extern int Connect(int fd, byte* addr, int addrLen);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "bind")]
+    internal static extern int BindRaw(int fd, byte* addr, int addrLen);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "poll")]
+    internal static extern int Poll(PollFd* fds, nuint count, int timeoutMs);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "fcntl")]
+    internal static extern int Fcntl(int fd, int cmd, int arg);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "send")]
+    internal static extern nint Send(int fd, byte* buf, nint len, int flags);
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    internal const int SOL_TCP = 6;
+    internal const int SOL_MPTCP = 284;
+    internal const int IPPROTO_MPTCP = 262;
+    internal const int TCP_IS_MPTCP = 43;
+    internal const int MPTCP_INFO = 1;
+    internal const int MPTCP_SUBFLOW_ADDRS = 3;
+    internal const int SO_ERROR = 4;
+    internal const int F_GETFL = 3;
+    internal const int F_SETFL = 4;
+    internal const int O_NONBLOCK = 0x800;
+    internal const short POLLOUT = 4;
+    internal const int MSG_NOSIGNAL = 0x4000;
+    internal const int EINPROGRESS = 115;
+
     [DllImport("libc", EntryPoint = "strerror_r")]
     private static extern nint StrErrorR(int errnum, byte* buf, nint buflen);
 

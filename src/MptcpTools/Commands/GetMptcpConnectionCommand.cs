@@ -1,0 +1,58 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Net;
+using MptcpTools.Kernel;
+
+namespace MptcpTools.Commands;
+
+/// <summary>Get-MptcpConnection: MPTCP sockets with mptcp_info, their subflows and owners (`ss -Mni`, `ss -tni`).</summary>
+[Cmdlet(VerbsCommon.Get, "MptcpConnection")]
+[OutputType(typeof(MptcpConnection))]
+public sealed class GetMptcpConnectionCommand : MptcpCmdlet
+{
+    [Parameter]
+    public SwitchParameter Listening { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public ushort[]? LocalPort { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public ushort[]? RemotePort { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public IPAddress[]? RemoteAddress { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Id", "Pid")]
+    public int[]? ProcessId { get; set; }
+
+    private List<MptcpConnection>? _all;
+
+    protected override void ProcessRecord()
+    {
+        if (_all is null && !TryKernel("sock_diag", () => _all = MptcpConnections.Read(Listening, subflows: true, owners: true)))
+        {
+            return;
+        }
+
+        IEnumerable<MptcpConnection> selected = _all!.Where(c =>
+            (LocalPort is null || LocalPort.Contains(c.LocalPort))
+            && (RemotePort is null || RemotePort.Contains(c.RemotePort))
+            && (RemoteAddress is null || RemoteAddress.Any(a => Same(a, c.RemoteAddress)))
+            && (ProcessId is null || (c.ProcessId is { } pid && ProcessId.Contains(pid))));
+        foreach (MptcpConnection connection in selected)
+        {
+            if (connection.Note is not null)
+            {
+                WriteVerbose(connection.Note);
+            }
+
+            WriteObject(connection);
+        }
+    }
+
+    // An IPv4 address matches its IPv4-mapped IPv6 form, as dual-stack sockets report it.
+    private static bool Same(IPAddress a, IPAddress b) =>
+        a.Equals(b) || (a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a).Equals(b.IsIPv4MappedToIPv6 ? b.MapToIPv4() : b);
+}

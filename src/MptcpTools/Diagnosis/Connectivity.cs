@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using MptcpTools.Kernel;
+
+namespace MptcpTools.Diagnosis;
+
+/// <summary>Why an MPTCP connection attempt did not end as MPTCP.</summary>
+public enum FallbackReason
+{
+    /// <summary>MPTCP was negotiated.</summary>
+    None,
+    /// <summary>The SYN-ACK carried no MP_CAPABLE: the peer does not speak MPTCP, or something stripped the option.</summary>
+    PeerNotMptcpCapable,
+    /// <summary>SYNs with MP_CAPABLE went unanswered and the kernel retried without the option.</summary>
+    SynDropped,
+    /// <summary>This host would not open an MPTCP socket or offer MPTCP (net.mptcp.enabled=0, no MPTCP, blackhole detection).</summary>
+    MptcpDisabledLocally,
+    /// <summary>No connection at all: refused, unreachable or timed out.</summary>
+    ConnectFailed,
+}
+
+/// <summary>The facts one connection attempt gathered.</summary>
+public sealed class ConnectivityFacts
+{
+    public int SocketErrno { get; init; }
+    public int ConnectErrno { get; init; }
+    public bool IsMptcp { get; init; }
+    public MptcpInfo? Info { get; init; }
+    /// <summary>MPTcpExt counter changes over the attempt (this namespace's, so other traffic can add to them).</summary>
+    public IReadOnlyDictionary<string, long> CounterDeltas { get; init; } = new Dictionary<string, long>();
+}
+
+/// <summary>What Test-MptcpConnectivity found.</summary>
+public sealed class MptcpConnectivityResult
+{
+    public string ComputerName { get; init; } = "";
+    public IPAddress? RemoteAddress { get; init; }
+    public int Port { get; init; }
+    public IPAddress? SourceAddress { get; init; }
+    public bool Connected { get; init; }
+    public bool MptcpNegotiated { get; init; }
+    public FallbackReason FallbackReason { get; init; }
+    public string Detail { get; init; } = "";
+    /// <summary>Subflows that came up, the initial one included.</summary>
+    public int SubflowCount { get; init; }
+    public IPEndPoint[] SubflowLocalAddresses { get; init; } = Array.Empty<IPEndPoint>();
+    public IPEndPoint[] SubflowRemoteAddresses { get; init; } = Array.Empty<IPEndPoint>();
+    /// <summary>Addresses the peer announced (ADD_ADDR) that were accepted.</summary>
+    public int AddAddrAccepted { get; init; }
+    /// <summary>ADD_ADDR options received during the attempt (from the counters).</summary>
+    public long AddAddrReceived { get; init; }
+    public uint? Token { get; init; }
+    public long BytesSent { get; init; }
+    public TimeSpan Duration { get; init; }
+    public IReadOnlyDictionary<string, long> CounterDeltas { get; init; } = new Dictionary<string, long>();
+
+    public override string ToString() => $"{ComputerName}:{Port} {(MptcpNegotiated ? $"MPTCP, {SubflowCount} subflows" : FallbackReason.ToString())}";
+}
+
+/// <summary>Pure judgment of a connection attempt.</summary>
+public static class ConnectivityJudge
+{
+    public static (FallbackReason Reason, string Detail) Judge(ConnectivityFacts f)
+    {
+        long Delta(string name) => f.CounterDeltas.TryGetValue(name, out long v) ? v : 0;
+        if (f.SocketErrno != 0)
+        {
+            return f.SocketErrno == Errnos.ENOPROTOOPT
+                ? (FallbackReason.MptcpDisabledLocally, "socket(IPPROTO_MPTCP) failed with ENOPROTOOPT: net.mptcp.enabled is 0 in this network namespace.")
+                : (FallbackReason.MptcpDisabledLocally, $"socket(IPPROTO_MPTCP) failed with {Errnos.Name(f.SocketErrno)}: this kernel has no MPTCP.");
+        }
+
+        if (f.ConnectErrno != 0)
+        {
+            string why = f.ConnectErrno switch
+            {
+                Errnos.ECONNREFUSED => "the peer refused the connection (nothing listens on that port)",
+                Errnos.ETIMEDOUT => "no answer before the timeout",
+                Errnos.ENETUNREACH or Errnos.EHOSTUNREACH => "no route to the peer",
+                _ => Errnos.Name(f.ConnectErrno),
+            };
+            string extra = Delta("MPCapableSYNTXDrop") > 0 ? " MPTCP SYNs were dropped on the way too." : "";
+            return (FallbackReason.ConnectFailed, $"The connection failed: {why}.{extra}");
+        }
+
+        if (f.IsMptcp && (f.Info is null || (f.Info.Flags & MptcpInfoFlags.Fallback) == 0))
+        {
+            return (FallbackReason.None, "MPTCP was negotiated.");
+        }
+
+        if (Delta("MPCapableSYNTXDrop") > 0)
+        {
+            return (FallbackReason.SynDropped,
+                $"{Delta("MPCapableSYNTXDrop")} SYN(s) with MP_CAPABLE went unanswered and the kernel retried without the option (MPCapableSYNTXDrop): something on the path drops TCP option 30.");
+        }
+
+        if (Delta("MPCapableSYNTXDisabled") > 0 || (Delta("MPCapableSYNTX") == 0 && Delta("MPCapableFallbackSYNACK") == 0))
+        {
+            return (FallbackReason.MptcpDisabledLocally,
+                "The kernel sent its SYN without MP_CAPABLE (MPCapableSYNTXDisabled): MPTCP is disabled for active opens, typically after a blackhole was detected (net.mptcp.blackhole_timeout).");
+        }
+
+        return (FallbackReason.PeerNotMptcpCapable,
+            "The SYN-ACK came back without MP_CAPABLE (MPCapableFallbackSYNACK): the peer does not speak MPTCP, or a middlebox stripped the option.");
+    }
+}
