@@ -215,6 +215,27 @@ function Start-LabPeer {
 
 <#
 .SYNOPSIS
+    Starts any program in a namespace in the background (iperf3, mptcpd, mptcpize run ...); the lab
+    stops it when it is removed. Returns the process.
+#>
+function Start-LabProcess {
+    param([Parameter(Mandatory)] $Lab, [Parameter(Mandatory)] [string] $Namespace,
+        [Parameter(Mandatory)] [string] $Command, [string[]] $Arguments = @())
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('ip')
+    foreach ($arg in @('netns', 'exec', $Namespace, $Command) + $Arguments) { $psi.ArgumentList.Add($arg) }
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($psi)
+    # Drain the output so a chatty program never blocks on a full pipe.
+    $null = $process.StandardOutput.ReadToEndAsync()
+    $null = $process.StandardError.ReadToEndAsync()
+    $Lab.Processes.Add($process)
+    return $process
+}
+
+<#
+.SYNOPSIS
     Runs a script block in a fresh pwsh inside a namespace, with the built module imported, and returns
     its output and its errors. Objects come back as property bags (enums by name, the original type name
     first in PSTypeNames); errors as FullyQualifiedErrorId, Category, TargetObject, Message, ErrorDetails
@@ -294,4 +315,4 @@ $ExecutionContext.SessionState.Module.OnRemove = { foreach ($lab in @($script:La
 Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action { foreach ($lab in @($script:Labs)) { Remove-MptcpLab $lab } } | Out-Null
 
 Export-ModuleMember -Function Get-LabSkipReason, New-MptcpLab, Remove-MptcpLab, Start-LabPeer, Invoke-LabCmdlet,
-    Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath, Get-LabPeerPath
+    Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath, Get-LabPeerPath, Start-LabProcess

@@ -20,9 +20,9 @@ public sealed class MptcpSubflow
     public byte? RemoteId { get; init; }
     public MptcpSubflowFlags Flags { get; init; }
     public bool Backup => (Flags & (MptcpSubflowFlags.BackupLocal | MptcpSubflowFlags.BackupRemote)) != 0;
-    /// <summary>Null without CAP_NET_ADMIN: the kernel gives tokens and sequence numbers only to it.</summary>
     public uint? LocalToken { get; init; }
     public uint? RemoteToken { get; init; }
+    /// <summary>The current mapping; null without CAP_NET_ADMIN (the kernel gives sequence numbers only to it).</summary>
     public ulong? MapSequence { get; init; }
     public uint? MapSubflowSequence { get; init; }
     public ushort? MapDataLength { get; init; }
@@ -68,7 +68,7 @@ public sealed class MptcpConnection
     public int? ProcessId { get; init; }
     public string? ProcessName { get; init; }
     public MptcpSubflow[] Subflows { get; init; } = Array.Empty<MptcpSubflow>();
-    /// <summary>What the kernel did not tell (no CAP_NET_ADMIN: subflows matched by address only).</summary>
+    /// <summary>What the kernel did not tell, and so what this object lacks.</summary>
     public string? Note { get; init; }
 
     public override string ToString() => $"{LocalAddress}:{LocalPort} > {RemoteAddress}:{RemotePort} {State} token {Token:x8} subflows {SubflowCount}";
@@ -237,7 +237,11 @@ public static class MptcpConnections
                 ProcessId = who.Pid == 0 ? null : who.Pid,
                 ProcessName = who.Pid == 0 ? null : who.Name,
                 Subflows = mine,
-                Note = tokensKnown ? null : "The kernel gave no subflow tokens (no CAP_NET_ADMIN): only the initial subflow is matched, by its addresses.",
+                Note = !tokensKnown
+                    ? "The kernel gave no subflow tokens: only the initial subflow is matched, by its addresses."
+                    : mine.Any(f => f.MapSequence is null)
+                        ? "The kernel withholds the subflows' mapping sequence numbers from processes without CAP_NET_ADMIN."
+                        : null,
             });
         }
 

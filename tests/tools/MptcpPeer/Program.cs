@@ -1,9 +1,9 @@
 // mptcp-peer: the lab's MPTCP (or plain TCP) sink and source.
 //
 //   serve --port P [--plain] [--bind ADDR]            accept connections, read and discard; prints "listening"
-//   send  --to ADDR --port P [--plain] [--bytes N] [--hold SECONDS] [--from ADDR] [--delay SECONDS]
-//                                                    connect, send N bytes, keep the connection open HOLD seconds;
-//                                                    prints one JSON line with what the socket negotiated
+//   send  --to ADDR --port P [--plain] [--bytes N] [--hold SECONDS] [--from ADDR] [--delay SECONDS] [--connections C]
+//                                                    connect (C times), send N bytes on each, keep the connections
+//                                                    open HOLD seconds; prints one JSON line about the first one
 //
 // .NET's Socket constructor rejects protocol 262 (IPPROTO_MPTCP), so the descriptor comes from libc
 // socket() and is wrapped in a SafeSocketHandle; everything after that is the ordinary Socket API.
@@ -25,10 +25,28 @@ static class Program
     [DllImport("libc", SetLastError = true)]
     static extern unsafe int getsockopt(int fd, int level, int name, void* value, int* len);
 
+    [DllImport("libc", SetLastError = true)]
+    static extern unsafe int getrlimit(int resource, ulong* limits);
+
+    [DllImport("libc", SetLastError = true)]
+    static extern unsafe int setrlimit(int resource, ulong* limits);
+
+    // Thousands of connections need thousands of descriptors: raise the soft limit to the hard one.
+    static unsafe void RaiseFileLimit()
+    {
+        ulong* limits = stackalloc ulong[2];
+        if (getrlimit(7, limits) == 0)
+        {
+            limits[0] = limits[1];
+            setrlimit(7, limits);
+        }
+    }
+
     static int Main(string[] args)
     {
         try
         {
+            RaiseFileLimit();
             var options = Parse(args);
             return args[0] switch
             {
@@ -100,24 +118,26 @@ static class Program
         listener.Listen(4096);
         Console.WriteLine("listening");
         Console.Out.Flush();
+        // Accept and drain asynchronously: thousands of connections must not cost thousands of threads.
         while (true)
         {
             Socket client = listener.Accept();
-            var thread = new Thread(() =>
+            _ = Drain(client);
+        }
+    }
+
+    static async Task Drain(Socket client)
+    {
+        using (client)
+        {
+            byte[] buffer = new byte[65536];
+            try
             {
-                using (client)
-                {
-                    byte[] buffer = new byte[65536];
-                    try
-                    {
-                        while (client.Receive(buffer) > 0) { }
-                    }
-                    catch (SocketException)
-                    {
-                    }
-                }
-            }) { IsBackground = true };
-            thread.Start();
+                while (await client.ReceiveAsync(buffer, SocketFlags.None) > 0) { }
+            }
+            catch (SocketException)
+            {
+            }
         }
     }
 
@@ -129,26 +149,37 @@ static class Program
             Thread.Sleep(TimeSpan.FromSeconds(double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture)));
         }
 
-        using Socket socket = NewSocket(to.AddressFamily, o.ContainsKey("plain"));
-        if (o.TryGetValue("from", out string? from))
-        {
-            socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
-        }
-
-        socket.Connect(new IPEndPoint(to, int.Parse(o["port"])));
+        int count = o.TryGetValue("connections", out string? c) ? int.Parse(c) : 1;
         long bytes = o.TryGetValue("bytes", out string? n) ? long.Parse(n) : 0;
+        var sockets = new List<Socket>(count);
         byte[] chunk = new byte[65536];
         long sent = 0;
-        while (sent < bytes)
+        for (int i = 0; i < count; i++)
         {
-            sent += socket.Send(chunk, 0, (int)Math.Min(chunk.Length, bytes - sent), SocketFlags.None);
+            Socket each = NewSocket(to.AddressFamily, o.ContainsKey("plain"));
+            sockets.Add(each);
+            if (o.TryGetValue("from", out string? from))
+            {
+                each.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
+            }
+
+            each.Connect(new IPEndPoint(to, int.Parse(o["port"])));
+            long done = 0;
+            while (done < bytes)
+            {
+                done += each.Send(chunk, 0, (int)Math.Min(chunk.Length, bytes - done), SocketFlags.None);
+            }
+
+            sent += done;
         }
 
+        Socket socket = sockets[0];
         var local = (IPEndPoint)socket.LocalEndPoint!;
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             mptcp = IsMptcp(socket),
             sent,
+            connections = sockets.Count,
             local = local.Address.ToString(),
             localPort = local.Port,
         }));
@@ -158,7 +189,12 @@ static class Program
             Thread.Sleep(TimeSpan.FromSeconds(double.Parse(hold, System.Globalization.CultureInfo.InvariantCulture)));
         }
 
-        socket.Shutdown(SocketShutdown.Both);
+        foreach (Socket each in sockets)
+        {
+            each.Shutdown(SocketShutdown.Both);
+            each.Dispose();
+        }
+
         return 0;
     }
 }

@@ -1,0 +1,257 @@
+# Live connections and applications in the lab: Get-MptcpConnection against ss, Test-MptcpConnectivity
+# against real servers (MPTCP, plain TCP, option 30 dropped), Test-MptcpApplication on iperf3 with and
+# without mptcpize, Watch-MptcpEvent on a lab connection, and 10,000 concurrent connections.
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot 'Lab/MptcpLab.psm1') -Force
+    $labSkip = [bool](Get-LabSkipReason)
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'Lab/MptcpLab.psm1') -Force
+    # `ss -Mni` / `ss -tni` blocks: the socket line and its detail line, keyed by "local peer".
+    function Get-SsSocket([string] $Namespace, [string[]] $Arguments) {
+        $lines = @(Invoke-InNamespace $Namespace ss $Arguments)
+        $result = @{}
+        for ($i = 1; $i -lt $lines.Count - 1; $i++) {
+            if ($lines[$i] -match '^\S+\s+\d+\s+\d+\s+(\S+)\s+(\S+)') {
+                $key = "$($Matches[1] -replace '%\w+', '') $($Matches[2])"
+                $result[$key] = $lines[$i + 1]
+            }
+        }
+        $result
+    }
+    function Get-SsField([string] $Text, [string] $Name) { if ($Text -match "(?:^|\s)${Name}:(\S+)") { $Matches[1] } }
+}
+
+Describe 'Get-MptcpConnection agrees with ss on a two-path transfer' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
+        $sender = Start-LabPeer $lab $lab.Client 'send', '--to', $lab.Addresses.ServerAddress, '--port', '5201', '--bytes', '20000000', '--hold', '30'
+        Start-Sleep -Milliseconds 800
+        $r = Invoke-LabCmdlet $lab.Client { Get-MptcpConnection }
+        $mptcp = Get-SsSocket $lab.Client '-Mni'
+        $tcp = Get-SsSocket $lab.Client '-tni'
+        $c = @($r.Output)
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'lists the connection with its owner and two subflows' {
+        $r.Errors | Should -BeNullOrEmpty
+        $c.Count | Should -Be 1
+        $c[0].State | Should -Be 'Established'
+        $c[0].SubflowCount | Should -Be 2
+        $c[0].Subflows.Count | Should -Be 2
+        $c[0].ProcessId | Should -Be $sender.Pid
+        $c[0].ProcessName | Should -Be 'MptcpPeer'
+        $c[0].Fallback | Should -BeFalse
+    }
+
+    It 'has the token and mptcp_info figures ss -Mni prints' {
+        $line = $mptcp["$($c[0].LocalAddress):$($c[0].LocalPort) $($c[0].RemoteAddress):$($c[0].RemotePort)"]
+        $line | Should -Not -BeNullOrEmpty
+        $c[0].Token | Should -Be ([Convert]::ToUInt32((Get-SsField $line 'token'), 16))
+        $c[0].ExtraSubflows | Should -Be ([int](Get-SsField $line 'subflows'))
+        $c[0].SubflowsMax | Should -Be ([int](Get-SsField $line 'subflows_max'))
+        $c[0].AddAddrAcceptedMax | Should -Be ([int](Get-SsField $line 'add_addr_accepted_max'))
+        $line | Should -Match 'remote_key'
+        $c[0].RemoteKeyReceived | Should -BeTrue
+    }
+
+    It 'has, for each subflow, the addresses, ids and byte counts ss -tni prints' {
+        foreach ($s in $c[0].Subflows) {
+            $line = $tcp["$($s.LocalAddress):$($s.LocalPort) $($s.RemoteAddress):$($s.RemotePort)"]
+            $line | Should -Match 'tcp-ulp-mptcp'
+            $s.BytesSent | Should -Be ([uint64](Get-SsField $line 'bytes_sent'))
+            $s.BytesAcked | Should -Be ([uint64](Get-SsField $line 'bytes_acked'))
+            # ss: "token:REMOTE(id:REMOTE_ID)/LOCAL(id:LOCAL_ID)"
+            $line -match "token:[0-9a-f]+\(id:$($s.RemoteId)\)/([0-9a-f]+)\(id:$($s.LocalId)\)" | Should -BeTrue -Because $line
+            [Convert]::ToUInt32($Matches[1], 16) | Should -Be $s.LocalToken
+        }
+        ($c[0].Subflows | Where-Object LocalId -eq 1).LocalAddress | Should -Be $lab.Addresses.ClientPath2
+        ($c[0].Subflows | Measure-Object BytesSent -Sum).Sum | Should -BeGreaterOrEqual 20000000
+    }
+
+    It 'filters by port, address and process, and lists the server''s listener with -Listening' {
+        (Invoke-LabCmdlet $lab.Client { Get-MptcpConnection -RemotePort 5201 -RemoteAddress 203.0.113.2 -ProcessId $args[0] } -ArgumentList $sender.Pid).Output.Count | Should -Be 1
+        (Invoke-LabCmdlet $lab.Client { Get-MptcpConnection -RemotePort 9 }).Output.Count | Should -Be 0
+        $server = (Invoke-LabCmdlet $lab.Server { Get-MptcpConnection -Listening }).Output
+        ($server | Where-Object State -eq 'Listen').LocalPort | Should -Be 5201
+        ($server | Where-Object State -eq 'Established').RemoteAddress | Should -Be '::ffff:192.0.2.2'
+    }
+
+    It 'without CAP_NET_ADMIN still lists the connection and its subflows, and says what the kernel withheld' {
+        # Observed on 6.18: the tokens still come, the mapping sequence numbers do not.
+        $r2 = Invoke-LabCmdlet $lab.Client { Get-MptcpConnection } -DropCapability net_admin
+        $r2.Output[0].Token | Should -Be $c[0].Token
+        $r2.Output[0].Subflows.Count | Should -Be 2
+        @($r2.Output[0].Subflows | Where-Object { $null -ne $_.MapSequence }).Count | Should -Be 0
+        @($c[0].Subflows | Where-Object { $null -ne $_.MapSequence }).Count | Should -Be 2
+        $r2.Output[0].Note | Should -Match 'CAP_NET_ADMIN'
+    }
+}
+
+Describe 'Test-MptcpConnectivity against real servers' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
+        Start-LabPeer $lab $lab.Server 'serve', '--port', '5202', '--plain' | Out-Null
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'negotiates MPTCP with a healthy server, and brings up two subflows over <Family>' -ForEach @(
+        @{ Family = 'IPv4'; Server = '203.0.113.2'; Path2 = '198.51.100.2' }
+        @{ Family = 'IPv6'; Server = '2001:db8:3::2'; Path2 = '2001:db8:2::2' }
+    ) {
+        $r = Invoke-LabCmdlet $lab.Client { Test-MptcpConnectivity $args[0] 5201 -Duration 1 } -ArgumentList $Server
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Output[0].MptcpNegotiated | Should -BeTrue
+        $r.Output[0].FallbackReason | Should -Be 'None'
+        $r.Output[0].SubflowCount | Should -Be 2
+        @($r.Output[0].SubflowLocalAddresses | ForEach-Object { ($_ -split ':\d+$')[0].Trim('[', ']') }) | Should -Contain $Path2
+        $r.Output[0].BytesSent | Should -BeGreaterThan 0
+    }
+
+    It 'says a plain TCP server did not answer MP_CAPABLE' {
+        $r = Invoke-LabCmdlet $lab.Client { Test-MptcpConnectivity 203.0.113.2 5202 }
+        $r.Output[0].Connected | Should -BeTrue
+        $r.Output[0].MptcpNegotiated | Should -BeFalse
+        $r.Output[0].FallbackReason | Should -Be 'PeerNotMptcpCapable'
+        $r.Output[0].CounterDeltas['MPCapableFallbackSYNACK'] | Should -Be 1
+    }
+
+    It 'says the MPTCP SYNs were dropped when the server''s nftables drops option 30' {
+        $rules = Join-Path ([IO.Path]::GetTempPath()) "mptl-$PID-drop.nft"
+        Set-Content $rules "table inet mptl {`n chain input {`n  type filter hook input priority 0;`n  tcp option mptcp exists drop`n }`n}"
+        try { Invoke-InNamespace $lab.Server nft '-f', $rules | Out-Null } finally { Remove-Item $rules }
+        try {
+            $r = Invoke-LabCmdlet $lab.Client { Test-MptcpConnectivity 203.0.113.2 5201 -Timeout 15 }
+            $r.Output[0].Connected | Should -BeTrue
+            $r.Output[0].FallbackReason | Should -Be 'SynDropped'
+            $r.Output[0].Detail | Should -Match 'MPCapableSYNTXDrop'
+        }
+        finally { Invoke-InNamespace $lab.Server nft 'delete', 'table', 'inet', 'mptl' | Out-Null }
+    }
+
+    It 'reports a refused connection and a disabled MPTCP as results, not errors' {
+        $r = Invoke-LabCmdlet $lab.Client { Test-MptcpConnectivity 203.0.113.2 5999 }
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Output[0].FallbackReason | Should -Be 'ConnectFailed'
+        $r.Output[0].Detail | Should -Match 'refused'
+        Invoke-InNamespace $lab.Client sysctl '-qw', 'net.mptcp.enabled=0' | Out-Null
+        try {
+            $r = Invoke-LabCmdlet $lab.Client { Test-MptcpConnectivity 203.0.113.2 5201 }
+            $r.Errors | Should -BeNullOrEmpty
+            $r.Output[0].FallbackReason | Should -Be 'MptcpDisabledLocally'
+            $r.Output[0].Detail | Should -Match 'net.mptcp.enabled'
+        }
+        finally { Invoke-InNamespace $lab.Client sysctl '-qw', 'net.mptcp.enabled=1' | Out-Null }
+    }
+}
+
+Describe 'Test-MptcpApplication on iperf3, plain and under mptcpize' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Start-LabProcess $lab $lab.Server iperf3 '-s', '-p', '5301' | Out-Null
+        Start-LabProcess $lab $lab.Server mptcpize 'run', 'iperf3', '-s', '-p', '5302' | Out-Null
+        Start-Sleep -Milliseconds 700
+        $plain = Start-LabProcess $lab $lab.Client iperf3 '-c', $lab.Addresses.ServerAddress, '-p', '5301', '-t', '20', '-b', '1M'
+        $wrapped = Start-LabProcess $lab $lab.Client mptcpize 'run', 'iperf3', '-c', $lab.Addresses.ServerAddress, '-p', '5302', '-t', '20', '-b', '1M'
+        Start-Sleep -Milliseconds 1500
+        $r = Invoke-LabCmdlet $lab.Client { Test-MptcpApplication -Name iperf3 }
+        $byPid = @{}; foreach ($o in $r.Output) { $byPid[[int]$o.ProcessId] = $o }
+        $expectedVersion = (& dpkg-query -W -f='${Version}' iperf3)
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'finds both iperf3 clients' {
+        $r.Errors | Should -BeNullOrEmpty
+        $byPid.Keys | Should -Contain $plain.Id
+        $byPid.Keys | Should -Contain $wrapped.Id
+    }
+
+    It 'says plain iperf3 does not use MPTCP, and how to fix it for the installed version' {
+        $p = $byPid[$plain.Id]
+        $p.UsesMptcp | Should -BeFalse
+        $p.TcpSockets | Should -BeGreaterThan 0
+        $p.UnderMptcpize | Should -BeFalse
+        $p.Version | Should -Be $expectedVersion
+        $p.Package | Should -Be 'iperf3'
+        $helpHasMptcp = [bool]((& iperf3 --help 2>&1) -match '--mptcp')
+        if ($helpHasMptcp) { $p.Remediation | Should -Match 'iperf3 --mptcp' }
+        else { $p.Remediation | Should -Match 'mptcpize run iperf3 -c' }
+    }
+
+    It 'says iperf3 under mptcpize uses MPTCP' {
+        $w = $byPid[$wrapped.Id]
+        $w.UsesMptcp | Should -BeTrue
+        $w.UnderMptcpize | Should -BeTrue
+        $w.MptcpSockets | Should -BeGreaterThan 0
+        $w.Remediation | Should -BeNullOrEmpty
+    }
+
+    It 'reports a process that is gone and still reports the others' {
+        $r2 = Invoke-LabCmdlet $lab.Client { Test-MptcpApplication -ProcessId 999999999, $args[0] } -ArgumentList $plain.Id
+        $r2.Errors.Count | Should -Be 1
+        $r2.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ProcessNotFound,*'
+        $r2.Output.Count | Should -Be 1
+    }
+
+    It 'takes Get-MptcpConnection''s objects from the pipeline' {
+        $r3 = Invoke-LabCmdlet $lab.Client { Get-MptcpConnection | Test-MptcpApplication }
+        $r3.Output.ProcessId | Should -Contain $wrapped.Id
+        $r3.Output.ProcessId | Should -Not -Contain $plain.Id
+    }
+}
+
+Describe 'Watch-MptcpEvent' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'sees created, established, subflow established and closed for a lab connection, in order' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($Peer)
+            Start-Process $Peer -ArgumentList 'send', '--to', '203.0.113.2', '--port', '5201', '--bytes', '100000', '--delay', '1', '--hold', '1' -RedirectStandardOutput /dev/null
+            Watch-MptcpEvent -Duration 5
+        } -ArgumentList (Get-LabPeerPath)
+        $r.Errors | Should -BeNullOrEmpty
+        $types = @($r.Output.Type)
+        $order = 'Created', 'Established', 'SubflowEstablished', 'Closed' | ForEach-Object { [array]::IndexOf($types, $_) }
+        $order | Should -Not -Contain -1
+        ($order | Sort-Object) | Should -Be $order
+        ($r.Output | Where-Object Type -eq 'SubflowEstablished').SourceAddress | Should -Be '198.51.100.2'
+        @($r.Output.Token | Sort-Object -Unique).Count | Should -Be 1
+    }
+
+    It 'stops after -Count events, and needs CAP_NET_ADMIN' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($Peer)
+            Start-Process $Peer -ArgumentList 'send', '--to', '203.0.113.2', '--port', '5201', '--bytes', '1000', '--delay', '1' -RedirectStandardOutput /dev/null
+            Watch-MptcpEvent -Count 2 -Duration 20
+        } -ArgumentList (Get-LabPeerPath)
+        @($r.Output).Count | Should -Be 2
+        $r = Invoke-LabCmdlet $lab.Client { Watch-MptcpEvent -Duration 1 } -DropCapability net_admin
+        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'PermissionDenied,*'
+        $r.Errors[0].ErrorDetails | Should -Match 'CAP_NET_ADMIN'
+    }
+}
+
+Describe 'Scale: 10,000 concurrent MPTCP connections' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
+        $many = Start-LabPeer $lab $lab.Client 'send', '--to', $lab.Addresses.ServerAddress, '--port', '5201', '--connections', '10000', '--hold', '120' -TimeoutSeconds 120
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'lists every one, as ss does' {
+        $many.Result.connections | Should -Be 10000
+        $r = Invoke-LabCmdlet $lab.Client { Get-MptcpConnection -RemotePort 5201 | Measure-Object | ForEach-Object Count }
+        $ss = @(Invoke-InNamespace $lab.Client ss '-Mn', 'dport', '=', ':5201').Count - 1
+        $r.Output[0] | Should -Be 10000
+        $ss | Should -Be 10000
+    }
+}
