@@ -152,10 +152,19 @@ public static class MptcpConnections
     public static List<MptcpConnection> Read(bool listening, bool subflows, bool owners)
     {
         uint states = SockDiag.ConnectedStates | (listening ? SockDiag.ListenState : 0);
+        // Three independent reads (two dumps and the fd scan): run them side by side.
+        var tcp = System.Threading.Tasks.Task.Run(() => subflows ? ReadSubflows() : new List<MptcpSubflow>());
+        var owner = System.Threading.Tasks.Task.Run(() => owners ? ProcessTable.SocketOwners() : new Dictionary<uint, (int, string)>());
         List<DiagSocket> mptcp = SockDiag.DumpMptcp(states);
-        List<MptcpSubflow> tcpSubflows = subflows ? ReadSubflows() : new List<MptcpSubflow>();
-        Dictionary<uint, (int Pid, string Name)> owner = owners ? ProcessTable.SocketOwners() : new();
-        return Assemble(mptcp, tcpSubflows, owner);
+        try
+        {
+            return Assemble(mptcp, tcp.GetAwaiter().GetResult(), owner.GetAwaiter().GetResult());
+        }
+        finally
+        {
+            // Surface nothing twice: a failed task rethrows above through GetResult.
+            System.Threading.Tasks.Task.WaitAll(new System.Threading.Tasks.Task[] { tcp, owner }.Where(t => !t.IsCompleted).ToArray());
+        }
     }
 
     /// <summary>Every TCP socket that is an MPTCP subflow (ULP "mptcp").</summary>
