@@ -234,3 +234,5 @@ function Write-PcapFile([string] $Path, [int] $LinkType, $Frames, $Data) {
     $w.Flush()
     [IO.File]::WriteAllBytes($Path, $s.ToArray())
 }
+
+function ConvertTo-Hex([byte[]] $Bytes) { ($Bytes | ForEach-Object { $_.ToString('x2') }) -join ' ' }
