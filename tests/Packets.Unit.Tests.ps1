@@ -6,14 +6,16 @@
 #    damaged and non-capture files;
 #  - every link type the reader claims, by re-encapsulating corpus frames.
 BeforeDiscovery {
-    $corpusDir = Join-Path $PSScriptRoot '../../shared/corpus/tcpdump'
+    $corpusDir = Join-Path $PSScriptRoot 'Fixtures/corpus/tcpdump'
     $corpus = Get-ChildItem $corpusDir -Filter *.pcap | ForEach-Object { @{ Name = $_.BaseName; Pcap = $_.FullName; Out = [IO.Path]::ChangeExtension($_.FullName, '.out') } }
+    $sharedDir = Join-Path $PSScriptRoot '../../shared/corpus/tcpdump'
+    $sharedCorpus = if (Test-Path $sharedDir) { , @(Get-ChildItem $sharedDir -File | ForEach-Object { @{ Name = $_.Name; Path = $_.FullName } }) } else { @() }
 }
 
 BeforeAll {
     $modulePath = if ($env:MPTCPTOOLS_MODULE) { $env:MPTCPTOOLS_MODULE } else { "$PSScriptRoot/../output/MptcpTools" }
     Import-Module $modulePath -Force
-    $corpusDir = Join-Path $PSScriptRoot '../../shared/corpus/tcpdump'
+    $corpusDir = Join-Path $PSScriptRoot 'Fixtures/corpus/tcpdump'
     . (Join-Path $PSScriptRoot 'Support/PacketSupport.ps1')
 }
 
@@ -49,6 +51,13 @@ Describe 'The tcpdump corpus: <Name>' -ForEach $corpus {
                 @($packets[$number].Options).Count | Should -Be 0 -Because "tcpdump printed no MPTCP option in frame $number"
             }
         }
+    }
+}
+
+# Only where the shared corpus sits next to this clone: then the copy must not have drifted from it.
+Describe 'The corpus copy' -ForEach @($sharedCorpus) {
+    It 'holds <Name> exactly as the shared corpus does' -ForEach $_ {
+        (Get-FileHash (Join-Path $corpusDir $Name)).Hash | Should -Be (Get-FileHash $Path).Hash
     }
 }
 
