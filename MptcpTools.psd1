@@ -25,6 +25,10 @@
         'Test-MptcpApplication'
         'Test-MptcpConnectivity'
         'Watch-MptcpEvent'
+        'Get-MptcpDaemonStatus'
+        'Get-MptcpNetworkManagerSetting'
+        'Test-MptcpFirewall'
+        'Test-MptcpRouting'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -58,10 +58,12 @@ function Invoke-Test {
         Invoke-Build
         Write-Step 'Test prerequisites'
         $missing = @(& (Join-Path $root 'tools/Install-Prerequisites.ps1'))
-        Write-Step 'Restoring Pester and building the lab peer'
+        Write-Step 'Restoring Pester and building the test tools'
         Invoke-Native dotnet restore (Join-Path $root 'tools/Pester/Pester.csproj') --nologo --verbosity quiet
         Invoke-Native dotnet build (Join-Path $root 'tests/tools/MptcpPeer/MptcpPeer.csproj') -c Release `
             -o (Join-Path $output 'tools/MptcpPeer') --nologo --verbosity quiet
+        Invoke-Native dotnet build (Join-Path $root 'tests/tools/DBusStandIn/DBusStandIn.csproj') -c Release `
+            -o (Join-Path $output 'tools/DBusStandIn') --nologo --verbosity quiet
     }
     catch {
         # The run must still end with its one summary line.

@@ -1,0 +1,67 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using MptcpTools.Host;
+using MptcpTools.Kernel;
+
+namespace MptcpTools.Commands;
+
+/// <summary>Test-MptcpFirewall: nftables, iptables (nft and legacy) and rp_filter, judged for what they do to MPTCP.</summary>
+[Cmdlet(VerbsDiagnostic.Test, "MptcpFirewall")]
+[OutputType(typeof(FirewallRuleFinding))]
+public sealed class TestMptcpFirewallCommand : MptcpCmdlet
+{
+    /// <summary>A service port whose subflows must be admitted on every path.</summary>
+    [Parameter(Position = 0)]
+    [ValidateRange(1, 65535)]
+    public int? Port { get; set; }
+
+    /// <summary>Interfaces that carry subflows; by default those of the MPTCP endpoints.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(InterfaceNameCompleter))]
+    public string[]? Interface { get; set; }
+
+    protected override void EndProcessing()
+    {
+        IReadOnlyCollection<string> interfaces = Interface is not null ? Interface : EndpointInterfaces();
+        WriteVerbose($"Interfaces that carry subflows: {(interfaces.Count == 0 ? "none" : string.Join(", ", interfaces))}.");
+        (List<FirewallRuleFinding> findings, List<FirewallReadNote> notes) = Firewall.Check(Port, interfaces);
+        foreach (FirewallReadNote note in notes)
+        {
+            if (note.Message.Contains("not installed") || note.Source == "ufw")
+            {
+                WriteVerbose($"{note.Source}: {note.Message}");
+            }
+            else
+            {
+                WriteWarning($"{note.Source}: {note.Message}{(Capabilities.Has(Capabilities.CAP_NET_ADMIN) == false ? " Reading firewall rules needs CAP_NET_ADMIN." : "")}");
+            }
+        }
+
+        foreach (FirewallRuleFinding finding in findings.OrderBy(f => f.Severity switch { "Error" => 0, "Warning" => 1, _ => 2 }))
+        {
+            WriteObject(finding);
+        }
+    }
+
+    // The interfaces of the endpoints: the one they are bound to, or the one their address is on.
+    private List<string> EndpointInterfaces()
+    {
+        var names = new List<string>();
+        TryKernel(MptcpPathManager.FamilyName, () =>
+        {
+            using MptcpPathManager pm = MptcpPathManager.Open();
+            IReadOnlyList<MptcpEndpoint> endpoints = pm.GetEndpoints();
+            List<InterfaceAddress> addresses = RouteTable.Addresses();
+            foreach (MptcpEndpoint e in endpoints)
+            {
+                string? name = e.Interface ?? addresses.FirstOrDefault(a => a.Address.Equals(e.Address))?.Interface;
+                if (name is not null && !names.Contains(name))
+                {
+                    names.Add(name);
+                }
+            }
+        });
+        return names;
+    }
+}
