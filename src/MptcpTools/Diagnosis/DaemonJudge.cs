@@ -7,7 +7,7 @@ public static class DaemonJudge
 {
     public static (DaemonKernelAgreement Agreement, string Detail) Judge(bool daemonRunning, string? pathManagerPlugin, string? kernelPathManager)
     {
-        if (kernelPathManager is null)
+        if (string.IsNullOrEmpty(kernelPathManager))
         {
             return (DaemonKernelAgreement.Unknown, "The kernel's path manager could not be read (no MPTCP here?).");
         }

@@ -176,10 +176,14 @@ public static class MptcpDaemon
         return fallback is { } f ? (f.Name, f.Unit, f.Service) : (null, null, null);
     }
 
-    /// <summary>Processes whose executable is mptcpd (or whose name is, when the link is unreadable).</summary>
+    /// <summary>
+    /// Processes whose executable is mptcpd (or whose name is, when the link is unreadable), in this
+    /// network namespace only: an mptcpd in another namespace (a container) manages that namespace's MPTCP.
+    /// </summary>
     public static int[] FindProcesses(string? binary)
     {
         var pids = new List<int>();
+        string? ownNamespace = NetworkNamespace("self");
         foreach (string dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
@@ -196,14 +200,27 @@ public static class MptcpDaemon
             {
             }
 
-            if ((exe is not null && (exe == binary || Path.GetFileName(exe) == "mptcpd"))
-                || (exe is null && ProcessTable.CommandName(pid) == "mptcpd"))
+            if (((exe is not null && (exe == binary || Path.GetFileName(exe) == "mptcpd"))
+                 || (exe is null && ProcessTable.CommandName(pid) == "mptcpd"))
+                && (ownNamespace is null || NetworkNamespace(pid.ToString(CultureInfo.InvariantCulture)) is not { } ns || ns == ownNamespace))
             {
                 pids.Add(pid);
             }
         }
 
         return pids.ToArray();
+    }
+
+    private static string? NetworkNamespace(string pid)
+    {
+        try
+        {
+            return new FileInfo($"/proc/{pid}/ns/net").LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static string? Str(Dictionary<string, VariantValue> props, string key) =>

@@ -1,0 +1,227 @@
+# The Host layer's pure parts, on fixtures: mptcpd configurations, real `nft -j`/`nft -a` and
+# `iptables-nft-save` output captured in a lab namespace (tests/Fixtures), rp_filter trees, and the
+# judgments of daemon/kernel agreement and NetworkManager flags.
+BeforeAll {
+    $modulePath = if ($env:MPTCPTOOLS_MODULE) { $env:MPTCPTOOLS_MODULE } else { "$PSScriptRoot/../output/MptcpTools" }
+    Import-Module $modulePath -Force
+    $fixtures = Join-Path $PSScriptRoot 'Fixtures'
+    $noInterfaces = [string[]]@()
+}
+
+Describe 'mptcpd configuration' {
+    BeforeAll {
+        $plugins = Join-Path $TestDrive 'plugins'
+        New-Item -ItemType Directory -Path $plugins | Out-Null
+        'addr_adv', 'sspi' | ForEach-Object { Set-Content (Join-Path $plugins "$_.so") 'x' }
+        function Read-Conf([string] $Text) {
+            $file = Join-Path $TestDrive ([guid]::NewGuid().ToString('n') + '.conf')
+            Set-Content $file $Text.Replace('PLUGINS', $plugins)
+            [MptcpTools.Host.MptcpdConfig]::Read($file)
+        }
+    }
+
+    It 'finds nothing wrong with the configuration Debian ships (pointed at real plug-ins)' {
+        $c = Read-Conf "# comment`n[core]`nlog=stderr`nplugin-dir=PLUGINS`npath-manager=addr_adv`n# addr-flags=subflow"
+        $c.Problems | Should -BeNullOrEmpty
+        $c.PathManager | Should -Be 'addr_adv'
+        $c.InstalledPlugins | Should -Be @('addr_adv', 'sspi')
+    }
+
+    It 'reports <Case> as <Kind> on line <Line>' -ForEach @(
+        @{ Case = 'an unknown key, naming the one meant'; Text = "[core]`nplugin-dir=PLUGINS`npath_manager=addr_adv"; Kind = 'UnknownKey'; Line = 3; Message = "*'path-manager'*" }
+        @{ Case = 'signal with fullmesh'; Text = "[core]`nplugin-dir=PLUGINS`naddr-flags=subflow,signal,fullmesh"; Kind = 'ConflictingFlags'; Line = 3; Message = '*exclude*' }
+        @{ Case = 'a path-manager plug-in that is not installed'; Text = "[core]`nplugin-dir=PLUGINS`npath-manager=nosuch"; Kind = 'PluginMissing'; Line = 3; Message = '*nosuch.so*addr_adv, sspi*' }
+        @{ Case = 'a load-plugins entry that is not installed'; Text = "[core]`nplugin-dir=PLUGINS`nload-plugins=addr_adv,other"; Kind = 'PluginMissing'; Line = 3; Message = '*other*' }
+        @{ Case = 'a missing plug-in directory'; Text = "[core]`nplugin-dir=/nonexistent/mptcpd"; Kind = 'PluginDirMissing'; Line = 2; Message = '*does not exist*' }
+        @{ Case = 'an unknown log target'; Text = "[core]`nlog=file"; Kind = 'InvalidValue'; Line = 2; Message = '*stderr*' }
+        @{ Case = 'an unknown address flag'; Text = "[core]`naddr-flags=subflow,laminar"; Kind = 'InvalidValue'; Line = 2; Message = "*'laminar'*" }
+        @{ Case = 'a section mptcpd does not read'; Text = "[daemon]`nlog=stderr"; Kind = 'UnknownSection'; Line = 1; Message = '*core*' }
+        @{ Case = 'a line that is not key=value'; Text = "[core]`nlog stderr"; Kind = 'SyntaxError'; Line = 2; Message = '*key=value*' }
+        @{ Case = 'a key before any section'; Text = "log=stderr`n[core]"; Kind = 'SyntaxError'; Line = 1; Message = '*before any section*' }
+    ) {
+        $c = Read-Conf $Text
+        $p = @($c.Problems | Where-Object Kind -eq $Kind)
+        $p.Count | Should -Be 1 -Because ($c.Problems -join '; ')
+        $p[0].Line | Should -Be $Line
+        $p[0].Message | Should -BeLike $Message
+        $p[0].File | Should -Be $c.Path
+    }
+
+    It 'reports an empty plug-in directory, a missing file and a directory as a file' {
+        $empty = Join-Path $TestDrive 'empty'; New-Item -ItemType Directory $empty | Out-Null
+        (Read-Conf "[core]`nplugin-dir=$empty").Problems.Kind | Should -Be 'PluginDirMissing'
+        ([MptcpTools.Host.MptcpdConfig]::Read((Join-Path $TestDrive 'none.conf'))).Problems.Kind | Should -Be 'Unreadable'
+        ([MptcpTools.Host.MptcpdConfig]::Read($TestDrive)).Problems.Kind | Should -Be 'Unreadable'
+    }
+
+    It 'Get-MptcpDaemonStatus -ConfigPath reports the same problems, with file and line' {
+        $file = Join-Path $TestDrive 'broken.conf'
+        Set-Content $file "[core]`nplugin-dir=$plugins`nload-plugins=sspi,gone`nnotify_flags=existing"
+        $status = Get-MptcpDaemonStatus -ConfigPath $file -BusAddress 'unix:path=/nonexistent/bus'
+        @($status.Problems.Kind | ForEach-Object ToString | Sort-Object) | Should -Be @('PluginMissing', 'UnknownKey')
+        ($status.Problems | Where-Object Kind -eq UnknownKey).Line | Should -Be 4
+        $status.Source | Should -Be 'process table'
+        $status.Note | Should -Match 'nonexistent'
+    }
+}
+
+Describe 'Daemon and kernel agreement' {
+    It '<Expect> when running=<Running>, plug-in <Plugin>, kernel <Kernel>' -ForEach @(
+        @{ Running = $false; Plugin = 'addr_adv'; Kernel = 'userspace'; Expect = 'UserspacePmWithoutDaemon' }
+        @{ Running = $true; Plugin = 'sspi'; Kernel = 'kernel'; Expect = 'DaemonWithKernelPm' }
+        @{ Running = $true; Plugin = 'addr_adv'; Kernel = 'kernel'; Expect = 'Agree' }
+        @{ Running = $true; Plugin = 'sspi'; Kernel = 'userspace'; Expect = 'Agree' }
+        @{ Running = $false; Plugin = $null; Kernel = 'kernel'; Expect = 'Agree' }
+        @{ Running = $false; Plugin = $null; Kernel = $null; Expect = 'Unknown' }
+    ) {
+        "$([MptcpTools.Diagnosis.DaemonJudge]::Judge($Running, $Plugin, $Kernel).Item1)" | Should -Be $Expect
+    }
+}
+
+Describe 'NetworkManager mptcp-flags' {
+    It 'reads flags <Raw> with net.mptcp.enabled=<Sysctl> as "<Meaning>", managing endpoints: <Manages>' -ForEach @(
+        @{ Raw = 0; Sysctl = $true; Meaning = 'default*'; Manages = $true }
+        @{ Raw = 0; Sysctl = $false; Meaning = 'default*'; Manages = $false }
+        @{ Raw = 1; Sysctl = $true; Meaning = 'disabled'; Manages = $false }
+        @{ Raw = 0x22; Sysctl = $true; Meaning = 'enabled, subflow'; Manages = $true }
+        @{ Raw = 0x22; Sysctl = $false; Meaning = 'enabled, subflow'; Manages = $false }
+        @{ Raw = 0x26; Sysctl = $false; Meaning = 'enabled, also-without-sysctl, subflow'; Manages = $true }
+        @{ Raw = 0x92; Sysctl = $true; Meaning = 'enabled, signal, fullmesh'; Manages = $true }
+    ) {
+        $r = [MptcpTools.Host.NetworkManagerMptcpSetting]::Interpret($Raw, $Sysctl)
+        $r.Item1 | Should -BeLike $Meaning
+        $r.Item2 | Should -Be $Manages
+    }
+}
+
+Describe 'Firewall rules from real nft output' {
+    BeforeAll {
+        $json = Get-Content -Raw (Join-Path $fixtures 'nft-ruleset.json')
+        $text = Get-Content -Raw (Join-Path $fixtures 'nft-ruleset.txt')
+        $none = [Collections.Generic.HashSet[string]]::new()
+        $found = [MptcpTools.Host.Firewall]::JudgeNftables($json, $text, 5201, [string[]]@('eth0', 'eth1'), $none)
+        function Get-ByHandle([long] $h) { @($found | Where-Object Handle -eq $h) }
+    }
+
+    It 'finds "tcp option mptcp exists drop" and a subtype drop, with their text and handles' {
+        (Get-ByHandle 9).Effect | Should -Be 'DropsMptcpOption'
+        (Get-ByHandle 9).Rule | Should -Be 'tcp option mptcp exists drop'
+        (Get-ByHandle 9).Remediation | Should -Be 'Delete the rule: nft delete rule inet filter forward handle 9'
+        (Get-ByHandle 7).Effect | Should -Be 'DropsMptcpOption'
+        (Get-ByHandle 7).Detail | Should -Match 'subtype 1'
+    }
+
+    It 'finds "reset tcp option mptcp" as stripping' {
+        (Get-ByHandle 10).Effect | Should -Be 'StripsMptcpOption'
+    }
+
+    It 'leaves "tcp option mptcp missing accept" alone, and reports a raw header match as Unjudged' {
+        Get-ByHandle 8 | Should -BeNullOrEmpty
+        (Get-ByHandle 11).Effect | Should -Be 'Unjudged'
+    }
+
+    It 'finds port 5201 admitted only on eth0 under a drop policy, when eth1 carries subflows' {
+        $b = Get-ByHandle 4
+        $b.Effect | Should -Be 'BlocksSubflowPath'
+        $b.Detail | Should -Match 'only on eth0'
+        $b.Detail | Should -Match 'arrive on eth1'
+        # port 22 is admitted everywhere: no finding for it, nor for 8080 when -Port is 5201
+        Get-ByHandle 6 | Should -BeNullOrEmpty
+        Get-ByHandle 5 | Should -BeNullOrEmpty
+    }
+
+    It 'does not judge tables that iptables-nft made (they are read through iptables-save)' {
+        $skip = [Collections.Generic.HashSet[string]]::new(); $null = $skip.Add('inet/filter')
+        [MptcpTools.Host.Firewall]::JudgeNftables($json, $text, 5201, $noInterfaces, $skip).Count | Should -Be 0
+    }
+
+    It 'finds nothing in a clean ruleset' {
+        $clean = '{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"table": {"family": "inet", "name": "t", "handle": 1}}, {"chain": {"family": "inet", "table": "t", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}]}'
+        [MptcpTools.Host.Firewall]::JudgeNftables($clean, '', 5201, $noInterfaces, $none).Count | Should -Be 0
+    }
+}
+
+Describe 'Firewall rules from real iptables-nft-save output' {
+    BeforeAll {
+        $save = Get-Content -Raw (Join-Path $fixtures 'iptables-nft-save.txt')
+        $found = [MptcpTools.Host.Firewall]::JudgeIptablesSave($save, 'iptables', 'ip', 5201, [string[]]@('eth0', 'eth1'))
+    }
+
+    It 'finds TCPOPTSTRIP of 8,30 as stripping, with the line and the exact delete command' {
+        $s = @($found | Where-Object Effect -eq StripsMptcpOption)
+        $s.Count | Should -Be 1
+        $s[0].Table | Should -Be 'mangle'
+        $s[0].Line | Should -Be 8
+        $s[0].Remediation | Should -Match 'iptables -t mangle -D FORWARD -p tcp -j TCPOPTSTRIP --strip-options 8,30'
+    }
+
+    It 'finds --tcp-option 30 -j REJECT, and not "! --tcp-option 30"' {
+        $d = @($found | Where-Object Effect -eq DropsMptcpOption)
+        $d.Count | Should -Be 1
+        $d[0].Rule | Should -BeLike '*--tcp-option 30 -j REJECT*'
+    }
+
+    It 'reports the u32 drop as Unjudged and the port admitted only on eth1 as blocking eth0''s subflows' {
+        @($found | Where-Object Effect -eq Unjudged).Rule | Should -BeLike '*-m u32*'
+        $b = @($found | Where-Object Effect -eq BlocksSubflowPath)
+        $b.Count | Should -Be 1
+        $b[0].Detail | Should -Match 'arrive on eth0'
+    }
+
+    It 'reads a ruleset of 3000 rules and finds each of the 1000 option-30 drops in it' {
+        $lines = [Collections.Generic.List[string]]::new()
+        $lines.Add('*filter'); $lines.Add(':INPUT ACCEPT [0:0]')
+        for ($i = 0; $i -lt 1000; $i++) {
+            $lines.Add("-A INPUT -s 198.51.100.$($i % 250)/32 -p tcp -m tcp --dport $(1000 + $i) -j ACCEPT")
+            $lines.Add("-A INPUT -p udp -m udp --dport $(2000 + $i) -j DROP")
+            $lines.Add("-A INPUT -s 203.0.113.$($i % 250)/32 -p tcp -m tcp --tcp-option 30 -j DROP")
+        }
+        $lines.Add('COMMIT')
+        $big = [MptcpTools.Host.Firewall]::JudgeIptablesSave(($lines -join "`n"), 'iptables', 'ip', $null, $noInterfaces)
+        $big.Count | Should -Be 1000
+        ($big | Select-Object -Last 1).Line | Should -Be 3002
+    }
+}
+
+Describe 'Reverse-path filtering' {
+    It 'flags strict mode on an endpoint interface, from the interface or from "all"' {
+        $conf = Join-Path $TestDrive 'conf'
+        foreach ($d in 'all', 'eth0', 'eth1', 'eth2') { New-Item -ItemType Directory -Path "$conf/$d" -Force | Out-Null }
+        Set-Content "$conf/all/rp_filter" '0'; Set-Content "$conf/eth0/rp_filter" '1'; Set-Content "$conf/eth1/rp_filter" '2'; Set-Content "$conf/eth2/rp_filter" '0'
+        $found = [MptcpTools.Host.Firewall]::CheckReversePath([string[]]@('eth0', 'eth1', 'eth2'), $conf)
+        @($found).Count | Should -Be 1
+        $found[0].Rule | Should -Be 'net.ipv4.conf.eth0.rp_filter = 1 (all = 0)'
+        $found[0].Remediation | Should -Match 'rp_filter=2'
+        Set-Content "$conf/all/rp_filter" '1'
+        @([MptcpTools.Host.Firewall]::CheckReversePath([string[]]@('eth2'), $conf)).Count | Should -Be 1
+    }
+}
+
+Describe 'Routing judgment' {
+    BeforeAll {
+        $endpoint = [MptcpTools.Kernel.MptcpEndpoint]::new(1, [ipaddress]'198.51.100.2', 0, 2, 3, 'eth1')
+        $addresses = [MptcpTools.Kernel.InterfaceAddress[]]@([MptcpTools.Kernel.InterfaceAddress]::new([ipaddress]'198.51.100.2', 24, 3, 'eth1'))
+        $rule = [MptcpTools.Kernel.RoutingRule]::new(2, 32765, [ipaddress]'198.51.100.0', 24, $null, 0, 100, 1)
+        $noRules = [MptcpTools.Kernel.RoutingRule[]]@()
+        function New-Route([string] $Dev) { [MptcpTools.Kernel.RouteLookup]::new([ipaddress]'203.0.113.2', [ipaddress]'198.51.100.2', 3, $Dev, [ipaddress]'198.51.100.1', $null, 100) }
+    }
+
+    It 'is Ok when traffic from the address leaves through its interface, and sees a covering source rule' {
+        $r = [MptcpTools.Diagnosis.RoutingJudge]::Judge($endpoint, [ipaddress]'203.0.113.2', $addresses, (New-Route 'eth1'), [MptcpTools.Kernel.RoutingRule[]]@($rule))
+        $r.Status | Should -Be 'Ok'
+        $r.HasSourceRule | Should -BeTrue
+    }
+
+    It 'is MissingSourceRoute when it leaves through another interface' {
+        $r = [MptcpTools.Diagnosis.RoutingJudge]::Judge($endpoint, [ipaddress]'203.0.113.2', $addresses, (New-Route 'eth0'), $noRules)
+        $r.Status | Should -Be 'MissingSourceRoute'
+        $r.HasSourceRule | Should -BeFalse
+        $r.Remediation | Should -Match 'ip rule add from 198.51.100.2 table 100'
+    }
+
+    It 'is AddressMissing when the address is not on its interface, and NoRoute without a route' {
+        $empty = [MptcpTools.Kernel.InterfaceAddress[]]@()
+        ([MptcpTools.Diagnosis.RoutingJudge]::Judge($endpoint, [ipaddress]'203.0.113.2', $empty, (New-Route 'eth1'), $noRules)).Status | Should -Be 'AddressMissing'
+        ([MptcpTools.Diagnosis.RoutingJudge]::Judge($endpoint, [ipaddress]'203.0.113.2', $addresses, $null, $noRules)).Status | Should -Be 'NoRoute'
+    }
+}
