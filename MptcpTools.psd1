@@ -29,6 +29,8 @@
         'Get-MptcpNetworkManagerSetting'
         'Test-MptcpFirewall'
         'Test-MptcpRouting'
+        'Invoke-MptcpDiagnosis'
+        'Repair-MptcpConfiguration'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -48,6 +48,7 @@ function Invoke-Build {
     Copy-Item (Join-Path $root 'src/MptcpTools/MptcpTools.format.ps1xml') $moduleOut
     Copy-Item (Join-Path $root 'en-US/about_*.help.txt') (Join-Path $moduleOut 'en-US')
     Copy-Item (Join-Path $root 'LICENSE') $moduleOut
+    Copy-Item (Join-Path $root 'src/HealthChecks') $moduleOut -Recurse
 
     # MAML help is generated from en-US/*.md and the compiled cmdlets' own parameter metadata.
     Invoke-Pwsh -File (Join-Path $root 'tools/New-MamlHelp.ps1') -ModulePath $moduleOut -SourcePath (Join-Path $root 'en-US')

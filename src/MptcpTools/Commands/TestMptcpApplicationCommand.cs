@@ -23,12 +23,12 @@ public sealed class TestMptcpApplicationCommand : MptcpCmdlet
     [SupportsWildcards]
     public string[] Name { get; set; } = System.Array.Empty<string>();
 
-    private (HashSet<uint> Tcp, HashSet<uint> TcpListen, HashSet<uint> Mptcp, HashSet<uint> MptcpListen)? _inodes;
+    private SocketInodes? _inodes;
     private readonly HashSet<int> _reported = new();
 
     protected override void ProcessRecord()
     {
-        if (_inodes is null && !TryKernel("sock_diag", LoadInodes))
+        if (_inodes is null && !TryKernel("sock_diag", () => _inodes = SocketInodes.Load()))
         {
             return;
         }
@@ -42,34 +42,13 @@ public sealed class TestMptcpApplicationCommand : MptcpCmdlet
 
             try
             {
-                var i = _inodes!.Value;
-                WriteObject(ApplicationJudge.Judge(ProcessFacts.Read(pid, i.Tcp, i.TcpListen, i.Mptcp, i.MptcpListen)));
+                WriteObject(ApplicationJudge.Judge(_inodes!.Read(pid)));
             }
             catch (ProcessGoneException e)
             {
                 WriteError(new ErrorRecord(e, "ProcessNotFound", ErrorCategory.ObjectNotFound, pid));
             }
         }
-    }
-
-    private void LoadInodes()
-    {
-        var tcp = new HashSet<uint>(); var tcpListen = new HashSet<uint>(); var mptcp = new HashSet<uint>(); var mptcpListen = new HashSet<uint>();
-        uint all = SockDiag.ConnectedStates | SockDiag.ListenState;
-        // A subflow (ULP "mptcp") can carry its MPTCP socket's inode: it is not a TCP socket of the program.
-        foreach (DiagSocket s in SockDiag.DumpTcp(all).Where(s => s.Inode != 0 && s.UlpName != "mptcp"))
-        {
-            tcp.Add(s.Inode);
-            if (s.State == TcpState.Listen) tcpListen.Add(s.Inode);
-        }
-
-        foreach (DiagSocket s in SockDiag.DumpMptcp(all).Where(s => s.Inode != 0))
-        {
-            mptcp.Add(s.Inode);
-            if (s.State == TcpState.Listen) mptcpListen.Add(s.Inode);
-        }
-
-        _inodes = (tcp, tcpListen, mptcp, mptcpListen);
     }
 
     private IEnumerable<int> Targets()
@@ -93,18 +72,13 @@ public sealed class TestMptcpApplicationCommand : MptcpCmdlet
         foreach (string name in Name)
         {
             var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
-            bool any = false;
-            foreach (string dir in Directory.EnumerateDirectories("/proc"))
+            List<int> found = SocketInodes.FindByName(pattern.IsMatch);
+            foreach (int pid in found)
             {
-                if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
-                    && ProcessTable.CommandName(pid) is { } comm && pattern.IsMatch(comm))
-                {
-                    any = true;
-                    yield return pid;
-                }
+                yield return pid;
             }
 
-            if (!any)
+            if (found.Count == 0)
             {
                 WriteError(new ErrorRecord(new ItemNotFoundException($"No process named '{name}' runs here."), "ProcessNotFound", ErrorCategory.ObjectNotFound, name));
             }

@@ -54,102 +54,27 @@ public sealed class TestMptcpConnectivityCommand : MptcpCmdlet
             return;
         }
 
-        var clock = Stopwatch.StartNew();
-        Dictionary<string, long> before = ReadCounters();
-        int socketErrno = 0, connectErrno = 0;
-        bool isMptcp = false;
-        MptcpInfo? info = null;
-        List<(IPEndPoint Local, IPEndPoint Remote)> addresses = new();
-        long sent = 0;
-        MptcpSocket? socket = null;
+        ProbeOutcome outcome;
         try
         {
-            socket = MptcpSocket.Create(remote.AddressFamily);
-            if (SourceAddress is not null)
-            {
-                socket.Bind(SourceAddress);
-            }
-
-            connectErrno = socket.Connect(new IPEndPoint(remote, Port), Timeout);
-            if (connectErrno == 0)
-            {
-                sent = Exercise(socket);
-                isMptcp = socket.IsMptcp();
-                info = socket.Info();
-                addresses = socket.SubflowAddresses();
-            }
-        }
-        catch (KernelException e) when (socket is null)
-        {
-            socketErrno = e.Errno;
+            outcome = ConnectivityProbe.Run(remote, Port, SourceAddress, Timeout, Duration, SettleTime, _stop.Token);
         }
         catch (KernelException e)
         {
             // Binding to -SourceAddress failed: that is the caller's input, not the peer's fault.
             WriteError(KernelErrors.ToErrorRecord(e, SourceAddress));
-            socket?.Dispose();
             return;
         }
 
-        socket?.Dispose();
-        Dictionary<string, long> after = ReadCounters();
-        var deltas = after.Where(kv => kv.Value != before.GetValueOrDefault(kv.Key))
-            .ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
-        var facts = new ConnectivityFacts { SocketErrno = socketErrno, ConnectErrno = connectErrno, IsMptcp = isMptcp, Info = info, CounterDeltas = deltas };
-        (FallbackReason reason, string detail) = ConnectivityJudge.Judge(facts);
-        WriteObject(new MptcpConnectivityResult
+        if (outcome.SendError is not null)
         {
-            ComputerName = ComputerName,
-            RemoteAddress = remote,
-            Port = Port,
-            SourceAddress = SourceAddress,
-            Connected = socketErrno == 0 && connectErrno == 0,
-            MptcpNegotiated = reason == FallbackReason.None,
-            FallbackReason = reason,
-            Detail = detail,
-            SubflowCount = addresses.Count > 0 ? addresses.Count : info is not null ? (info.SubflowsTotal is { } t && t > 0 ? t : info.ExtraSubflows + 1) : (connectErrno == 0 && socketErrno == 0 ? 1 : 0),
-            SubflowLocalAddresses = addresses.Select(a => a.Local).ToArray(),
-            SubflowRemoteAddresses = addresses.Select(a => a.Remote).ToArray(),
-            AddAddrAccepted = info?.AddAddrAccepted ?? 0,
-            AddAddrReceived = deltas.GetValueOrDefault("AddAddr"),
-            Token = info?.Token,
-            BytesSent = sent,
-            Duration = clock.Elapsed,
-            CounterDeltas = deltas,
-        });
+            WriteVerbose($"Sending stopped: {outcome.SendError}");
+        }
+
+        WriteObject(ConnectivityJudge.Result(outcome, ComputerName, SourceAddress));
     }
 
     protected override void StopProcessing() => _stop.Cancel();
-
-    // Sends for -Duration, or waits -SettleTime, watching the subflow count.
-    private long Exercise(MptcpSocket socket)
-    {
-        long sent = 0;
-        var clock = Stopwatch.StartNew();
-        if (Duration > TimeSpan.Zero)
-        {
-            byte[] chunk = new byte[64 * 1024];
-            socket.Socket.SendTimeout = 1000;
-            while (clock.Elapsed < Duration && !_stop.IsCancellationRequested)
-            {
-                try
-                {
-                    sent += socket.Socket.Send(chunk);
-                }
-                catch (SocketException e)
-                {
-                    WriteVerbose($"Sending stopped: {e.Message}");
-                    break;
-                }
-            }
-        }
-        else
-        {
-            _stop.Token.WaitHandle.WaitOne(SettleTime);
-        }
-
-        return sent;
-    }
 
     private IPAddress? Resolve()
     {
@@ -167,19 +92,6 @@ public sealed class TestMptcpConnectivityCommand : MptcpCmdlet
         {
             WriteError(new ErrorRecord(e, "NameNotResolved", ErrorCategory.ObjectNotFound, ComputerName));
             return null;
-        }
-    }
-
-    private Dictionary<string, long> ReadCounters()
-    {
-        try
-        {
-            return MptcpCounterCatalog.Read().ToDictionary(kv => kv.Key, kv => kv.Value);
-        }
-        catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException or FormatException)
-        {
-            WriteVerbose($"Counters unreadable, the fallback reason will rest on the socket alone: {e.Message}");
-            return new Dictionary<string, long>();
         }
     }
 }

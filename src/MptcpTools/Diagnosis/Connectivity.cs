@@ -62,6 +62,36 @@ public sealed class MptcpConnectivityResult
 /// <summary>Pure judgment of a connection attempt.</summary>
 public static class ConnectivityJudge
 {
+    /// <summary>The result object for a probe's outcome.</summary>
+    public static MptcpConnectivityResult Result(ProbeOutcome o, string computerName, IPAddress? source)
+    {
+        var facts = new ConnectivityFacts { SocketErrno = o.SocketErrno, ConnectErrno = o.ConnectErrno, IsMptcp = o.IsMptcp, Info = o.Info, CounterDeltas = o.CounterDeltas };
+        (FallbackReason reason, string detail) = Judge(facts);
+        bool connected = o.SocketErrno == 0 && o.ConnectErrno == 0;
+        return new MptcpConnectivityResult
+        {
+            ComputerName = computerName,
+            RemoteAddress = o.RemoteAddress,
+            Port = o.Port,
+            SourceAddress = source,
+            Connected = connected,
+            MptcpNegotiated = reason == FallbackReason.None,
+            FallbackReason = reason,
+            Detail = detail,
+            SubflowCount = o.Subflows.Count > 0 ? o.Subflows.Count
+                : o.Info is not null ? (o.Info.SubflowsTotal is { } t && t > 0 ? t : o.Info.ExtraSubflows + 1)
+                : connected ? 1 : 0,
+            SubflowLocalAddresses = o.Subflows.Select(a => a.Local).ToArray(),
+            SubflowRemoteAddresses = o.Subflows.Select(a => a.Remote).ToArray(),
+            AddAddrAccepted = o.Info?.AddAddrAccepted ?? 0,
+            AddAddrReceived = o.CounterDeltas.GetValueOrDefault("AddAddr"),
+            Token = o.Info?.Token,
+            BytesSent = o.BytesSent,
+            Duration = o.Elapsed,
+            CounterDeltas = o.CounterDeltas,
+        };
+    }
+
     public static (FallbackReason Reason, string Detail) Judge(ConnectivityFacts f)
     {
         long Delta(string name) => f.CounterDeltas.TryGetValue(name, out long v) ? v : 0;

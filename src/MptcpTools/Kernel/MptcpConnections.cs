@@ -446,6 +446,53 @@ public sealed class ProcessFacts
     }
 }
 
+/// <summary>The socket inodes of this namespace by kind, to tell a process's TCP sockets from its MPTCP ones.</summary>
+public sealed class SocketInodes
+{
+    public HashSet<uint> Tcp { get; } = new();
+    public HashSet<uint> TcpListen { get; } = new();
+    public HashSet<uint> Mptcp { get; } = new();
+    public HashSet<uint> MptcpListen { get; } = new();
+
+    public static SocketInodes Load()
+    {
+        var sets = new SocketInodes();
+        uint all = SockDiag.ConnectedStates | SockDiag.ListenState;
+        // A subflow (ULP "mptcp") can carry its MPTCP socket's inode: it is not a TCP socket of the program.
+        foreach (DiagSocket s in SockDiag.DumpTcp(all).Where(s => s.Inode != 0 && s.UlpName != "mptcp"))
+        {
+            sets.Tcp.Add(s.Inode);
+            if (s.State == TcpState.Listen) sets.TcpListen.Add(s.Inode);
+        }
+
+        foreach (DiagSocket s in SockDiag.DumpMptcp(all).Where(s => s.Inode != 0))
+        {
+            sets.Mptcp.Add(s.Inode);
+            if (s.State == TcpState.Listen) sets.MptcpListen.Add(s.Inode);
+        }
+
+        return sets;
+    }
+
+    public ProcessFacts Read(int pid) => ProcessFacts.Read(pid, Tcp, TcpListen, Mptcp, MptcpListen);
+
+    /// <summary>The processes whose name (comm) matches a wildcard pattern.</summary>
+    public static List<int> FindByName(System.Func<string, bool> matches)
+    {
+        var pids = new List<int>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(System.IO.Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+                && ProcessTable.CommandName(pid) is { } comm && matches(comm))
+            {
+                pids.Add(pid);
+            }
+        }
+
+        return pids;
+    }
+}
+
 /// <summary>A process that does not exist, or ended or became unreadable while it was read.</summary>
 public sealed class ProcessGoneException : Exception
 {

@@ -147,6 +147,38 @@ public static class ProcFiles
         return null;
     }
 
+    /// <summary>Reads a sysctl by name (net.mptcp.enabled), or null when this kernel lacks it.</summary>
+    public static string? ReadSysctl(string name)
+    {
+        try
+        {
+            return File.ReadAllText(SysctlPath(name)).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Writes a sysctl, as `sysctl -w` does (a write to /proc/sys). Throws KernelException on refusal.</summary>
+    public static void WriteSysctl(string name, string value)
+    {
+        try
+        {
+            File.WriteAllText(SysctlPath(name), value + "\n");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new KernelException($"set {name}", Errnos.EACCES);
+        }
+        catch (IOException e)
+        {
+            throw new KernelException($"set {name} ({e.Message})", Errnos.EINVAL);
+        }
+    }
+
+    private static string SysctlPath(string name) => "/proc/sys/" + name.Replace('.', '/');
+
     /// <summary>Whether /proc/net/protocols lists the MPTCP protocols (MPTCP, MPTCPv6).</summary>
     public static bool ProtocolRegistered(string protocolsText)
     {

@@ -1,0 +1,77 @@
+# MPTCP health checks for a host, as a Pester checklist. Shipped with the MptcpTools module.
+#
+#   $suite = Join-Path (Get-Module MptcpTools -ListAvailable)[0].ModuleBase 'HealthChecks/MptcpHealth.Tests.ps1'
+#   Invoke-Pester -Container (New-PesterContainer -Path $suite -Data @{ ExpectedEndpoints = @('198.51.100.2'); Peer = '203.0.113.2'; Port = 5201; Application = 'iperf3' })
+#
+# Every parameter is optional: the checks that need one are skipped without it.
+param(
+    # Addresses that must be MPTCP subflow or signal endpoints.
+    [string[]] $ExpectedEndpoints = @(),
+    # A peer that must negotiate MPTCP, and its port.
+    [string] $Peer,
+    [int] $Port,
+    # A program (process name) that must use MPTCP sockets while it runs.
+    [string] $Application,
+    # Where the module is, when it is not on PSModulePath.
+    [string] $ModulePath
+)
+
+BeforeAll {
+    if ($ModulePath) { Import-Module $ModulePath } else { Import-Module MptcpTools }
+    $findings = @(Invoke-MptcpDiagnosis -IncludePassed)
+    function Get-Finding([string] $Id) { @($findings | Where-Object { $_.Id -eq $Id -and $_.Severity -ne 'Passed' }) }
+}
+
+Describe 'MPTCP on this host' {
+    It 'the kernel has MPTCP' {
+        Get-Finding MptcpUnsupported | Should -BeNullOrEmpty
+    }
+
+    It 'MPTCP is enabled and persistent' {
+        (Get-MptcpKernelState).Enabled | Should -BeTrue
+        Get-Finding SysctlNotPersistent | Should -BeNullOrEmpty
+        Get-Finding ObsoleteSysctlKey | Should -BeNullOrEmpty
+    }
+
+    It 'connections may open extra subflows' {
+        Get-Finding SubflowLimitZero | Should -BeNullOrEmpty
+        Get-Finding NoSubflowEndpoints | Should -BeNullOrEmpty
+    }
+
+    It 'the expected endpoints exist: <_>' -ForEach $ExpectedEndpoints {
+        Get-MptcpEndpoint -Address $_ | Should -Not -BeNullOrEmpty -Because "$_ must be an MPTCP endpoint"
+    }
+
+    It 'every endpoint''s address is present and routed out of its own interface' {
+        Get-Finding EndpointAddressMissing | Should -BeNullOrEmpty
+        Get-Finding MissingSourceRoute | Should -BeNullOrEmpty
+    }
+
+    It 'no firewall rule drops or strips MPTCP options' {
+        Get-Finding FirewallDropsMptcpOption | Should -BeNullOrEmpty
+        Get-Finding FirewallStripsMptcpOption | Should -BeNullOrEmpty
+    }
+
+    It 'mptcpd and the kernel agree' {
+        Get-Finding UserspacePmWithoutDaemon | Should -BeNullOrEmpty
+        Get-Finding DaemonPluginMissing | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'The peer' -Skip:(-not $Peer -or -not $Port) {
+    It 'the peer negotiates MPTCP' {
+        $result = Test-MptcpConnectivity -ComputerName $Peer -Port $Port -Duration 1
+        $result.MptcpNegotiated | Should -BeTrue -Because $result.Detail
+    }
+
+    It 'a second subflow comes up to the peer' {
+        (Test-MptcpConnectivity -ComputerName $Peer -Port $Port -Duration 1).SubflowCount | Should -BeGreaterThan 1
+    }
+}
+
+Describe 'The application' -Skip:(-not $Application) {
+    It '<Application> uses MPTCP sockets' -TestCases @(@{ Application = $Application }) {
+        $reports = @(Test-MptcpApplication -Name $Application -ErrorAction Stop)
+        foreach ($r in $reports) { $r.UsesMptcp | Should -BeTrue -Because "$($r.Verdict) $($r.Remediation)" }
+    }
+}
