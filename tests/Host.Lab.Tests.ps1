@@ -98,33 +98,8 @@ Describe 'Userspace path manager with and without mptcpd' -Tag Lab -Skip:$labSki
 Describe 'systemd and NetworkManager through a D-Bus stand-in (not the real daemons) on a private dbus-daemon' -Tag Lab -Skip:$labSkip {
     BeforeAll {
         $lab = New-MptcpLab -NoEndpoints
-        $bus = Join-Path $work 'bus'
-        Set-Content (Join-Path $work 'bus.conf') @"
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
-</busconfig>
-"@
-        Start-LabProcess $lab $lab.Client dbus-daemon '--config-file', (Join-Path $work 'bus.conf'), '--nofork' | Out-Null
-        $deadline = [DateTime]::UtcNow.AddSeconds(10)
-        while (-not (Test-Path $bus) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
-        $standIn = Join-Path (Split-Path (Get-LabPeerPath) -Parent) '../DBusStandIn/DBusStandIn'
-        # Starts a stand-in with a scenario; returns its process once it owns its names.
-        function Start-StandIn([hashtable] $Scenario) {
-            $file = Join-Path $work "scenario-$([guid]::NewGuid().ToString('n')).json"
-            $Scenario | ConvertTo-Json -Depth 6 | Set-Content $file
-            $psi = [Diagnostics.ProcessStartInfo]::new($standIn)
-            $psi.ArgumentList.Add("unix:path=$bus"); $psi.ArgumentList.Add($file)
-            $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
-            $p = [Diagnostics.Process]::Start($psi)
-            $lab.Processes.Add($p)
-            $p.StandardOutput.ReadLineAsync().Wait(15000) | Should -BeTrue
-            $p
-        }
-        $address = "unix:path=$bus"
+        $address = (Start-LabDBus $lab).Address
+        function Start-StandIn([hashtable] $Scenario) { (Start-LabDBus $lab -Scenario $Scenario).StandIn }
     }
     AfterAll { Remove-MptcpLab $lab }
 

@@ -181,6 +181,7 @@ function Remove-MptcpLab {
         }
         $Lab.Processes.Clear()
         foreach ($ns in $Lab.Client, $Lab.Router, $Lab.Server) { Remove-LabNamespace $ns }
+        Remove-Item (Join-Path ([System.IO.Path]::GetTempPath()) "$($Lab.Id)-dbus") -Recurse -Force -ErrorAction Ignore
         [void]$script:Labs.Remove($Lab)
     }
 }
@@ -236,6 +237,45 @@ function Start-LabProcess {
 
 <#
 .SYNOPSIS
+    Starts a private dbus-daemon for the lab (once) and, with -Scenario, the D-Bus stand-in that answers
+    as systemd and NetworkManager from that scenario (a hashtable; see tests/tools/DBusStandIn). Returns
+    @{ Address; StandIn }. The stand-in is a test double of the real daemons' interfaces, not the daemons.
+#>
+function Start-LabDBus {
+    param([Parameter(Mandatory)] $Lab, [hashtable] $Scenario)
+    $dir = Join-Path ([System.IO.Path]::GetTempPath()) "$($Lab.Id)-dbus"
+    $bus = Join-Path $dir 'bus'
+    if (-not (Test-Path $bus)) {
+        New-Item -ItemType Directory -Path $dir -Force | Out-Null
+        Set-Content (Join-Path $dir 'bus.conf') @"
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
+</busconfig>
+"@
+        Start-LabProcess $Lab $Lab.Client dbus-daemon '--config-file', (Join-Path $dir 'bus.conf'), '--nofork' | Out-Null
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while (-not (Test-Path $bus) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+    }
+    $standIn = $null
+    if ($Scenario) {
+        $file = Join-Path $dir "scenario-$([guid]::NewGuid().ToString('n')).json"
+        $Scenario | ConvertTo-Json -Depth 6 | Set-Content $file
+        $psi = [System.Diagnostics.ProcessStartInfo]::new((Join-Path $script:RepoRoot 'output/tools/DBusStandIn/DBusStandIn'))
+        $psi.ArgumentList.Add("unix:path=$bus"); $psi.ArgumentList.Add($file)
+        $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
+        $standIn = [System.Diagnostics.Process]::Start($psi)
+        $Lab.Processes.Add($standIn)
+        if (-not $standIn.StandardOutput.ReadLineAsync().Wait(15000)) { throw 'the D-Bus stand-in did not start' }
+    }
+    [pscustomobject]@{ Address = "unix:path=$bus"; StandIn = $standIn }
+}
+
+<#
+.SYNOPSIS
     Runs a script block in a fresh pwsh inside a namespace, with the built module imported, and returns
     its output and its errors. Objects come back as property bags (enums by name, the original type name
     first in PSTypeNames); errors as FullyQualifiedErrorId, Category, TargetObject, Message, ErrorDetails
@@ -245,7 +285,9 @@ function Start-LabProcess {
 #>
 function Invoke-LabCmdlet {
     param([Parameter(Mandatory)] [string] $Namespace, [Parameter(Mandatory)] [scriptblock] $ScriptBlock,
-        [object[]] $ArgumentList = @(), [string[]] $DropCapability = @())
+        [object[]] $ArgumentList = @(), [string[]] $DropCapability = @(),
+        # Paths to bind over others for this call only, in a private mount namespace: @{ '/etc/sysctl.d' = $dir }
+        [hashtable] $BindMount = @{})
     $work = Join-Path ([System.IO.Path]::GetTempPath()) "mptl-call-$([guid]::NewGuid().ToString('n'))"
     New-Item -ItemType Directory -Path $work | Out-Null
     try {
@@ -297,7 +339,12 @@ catch { `$__err.Add((ConvertTo-LabError `$_)) }
         $pwshArgs = @()
         if ([System.IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { $pwshArgs += Join-Path $PSHOME 'pwsh.dll' }
         $pwshArgs += '-NoLogo', '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded
-        $command = @('ip', 'netns', 'exec', $Namespace, $pwsh) + $pwshArgs
+        $command = @('ip', 'netns', 'exec', $Namespace)
+        if ($BindMount.Count) {
+            $binds = foreach ($target in $BindMount.Keys) { $BindMount[$target]; $target }
+            $command += @('unshare', '-m', 'sh', '-c', 'while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"', 'sh') + $binds + @('--')
+        }
+        $command += @($pwsh) + $pwshArgs
         if ($DropCapability) {
             $drop = ($DropCapability | ForEach-Object { "-$_" }) -join ','
             $command = @('setpriv', "--inh-caps=$drop", "--bounding-set=$drop") + $command
@@ -315,4 +362,4 @@ $ExecutionContext.SessionState.Module.OnRemove = { foreach ($lab in @($script:La
 Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action { foreach ($lab in @($script:Labs)) { Remove-MptcpLab $lab } } | Out-Null
 
 Export-ModuleMember -Function Get-LabSkipReason, New-MptcpLab, Remove-MptcpLab, Start-LabPeer, Invoke-LabCmdlet,
-    Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath, Get-LabPeerPath, Start-LabProcess
+    Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath, Get-LabPeerPath, Start-LabProcess, Start-LabDBus

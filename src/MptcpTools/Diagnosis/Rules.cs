@@ -514,13 +514,16 @@ public static class DiagnosisRules
                 {
                     yield return JoinNotAnswered($"The join from {s.ClientAddress}:{s.ClientPort} to {s.ServerAddress}:{s.ServerPort} got no answer in the capture.", c);
                 }
-                else if (s.Outcome == MptcpSubflowOutcome.JoinRefused)
+                else if (s.Outcome == MptcpSubflowOutcome.JoinRefused
+                         || (s.Outcome == MptcpSubflowOutcome.Reset && s.PayloadBytesFromClient + s.PayloadBytesFromServer == 0))
                 {
                     yield return new MptcpFinding
                     {
                         Id = "JoinRejected", Severity = FindingSeverity.Warning, Component = "Capture", Evidence = new object[] { c, s },
                         Summary = $"The peer refused the join from {s.ClientAddress} to {s.ServerAddress}:{s.ServerPort}{(s.ResetReason is { } r ? $" ({r})" : "")}.",
-                        Detail = "The SYN-ACK carried no MP_JOIN, or a reset answered the join: the peer's limits are reached, it does not accept joins to that address, or the HMAC did not match.",
+                        Detail = s.Outcome == MptcpSubflowOutcome.Reset
+                            ? "The join completed its handshake, then the peer reset it before any data: the peer's subflow limit is reached (its MPJoinRejected counter moves)."
+                            : "The SYN-ACK carried no MP_JOIN, or a reset answered the join: the peer's limits are reached, it does not accept joins to that address, or the HMAC did not match.",
                         Remediation = "On the peer: ip mptcp limits set subflows 2 (its subflow limit counts joins it accepts); check MPJoinRejected in its counters.",
                     };
                 }

@@ -176,6 +176,8 @@ public sealed class ConnectionTracker
         flow.Payload[dir] += segment.PayloadLength;
         connection.Packets++;
         connection.Last = timestamp;
+        connection.OptionsSeen += options.Count;
+        connection.PayloadBytes += segment.PayloadLength;
 
         if (synOnly && fromClient)
         {
@@ -481,7 +483,7 @@ public sealed class ConnectionTracker
         public readonly List<MptcpAddressAnnouncement> Announcements = new();
         public readonly List<MptcpAddressRemoval> Removals = new();
         public bool DataFinFromClient, DataFinFromServer, FastClose, MpFail, InfiniteMapping;
-        public long SegmentsWithoutDss, InvalidOptions, Packets;
+        public long SegmentsWithoutDss, InvalidOptions, Packets, OptionsSeen, PayloadBytes;
         public DateTime First, Last;
 
         public void SetKeys(ulong? client, ulong? server, Dictionary<uint, Connection> byToken)
@@ -542,6 +544,12 @@ public sealed class ConnectionTracker
 
         private (MptcpConnectionOutcome, string) Judge(Subflow? initial)
         {
+            if (initial is not null && !initial.SawSyn && !initial.SynAck && OptionsSeen == 0 && PayloadBytes > 0)
+            {
+                // An MPTCP connection puts DSS on every data segment: data without a single option is plain TCP.
+                return (MptcpConnectionOutcome.PlainTcp, "Seen from mid-connection: its data carried no MPTCP option at all, so it is plain TCP.");
+            }
+
             if (initial is null || Incomplete || !(initial.SawSyn || initial.SynAck))
             {
                 return (MptcpConnectionOutcome.Incomplete, "The capture began after this connection's SYN.");
