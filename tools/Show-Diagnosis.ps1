@@ -1,15 +1,13 @@
-# Imports the built module and reports on MPTCP on this host (build.ps1 -Task Diagnose).
+# Imports the built module and diagnoses MPTCP on this host (build.ps1 -Task Diagnose).
 param([Parameter(Mandatory)] [string] $ModulePath)
 $ErrorActionPreference = 'Continue'
 Import-Module $ModulePath
-if (Get-Command Invoke-MptcpDiagnosis -ErrorAction Ignore) {
-    Invoke-MptcpDiagnosis | Format-List
+$findings = @(Invoke-MptcpDiagnosis)
+if ($findings.Count -eq 0) {
+    Write-Host 'No error and no warning: MPTCP is ready on this host. (Invoke-MptcpDiagnosis -IncludePassed lists every check.)'
     return
 }
-Get-MptcpKernelState | Format-List | Out-Host
-Write-Host 'Limits:'
-Get-MptcpLimit | Format-Table -AutoSize | Out-Host
-Write-Host 'Endpoints:'
-Get-MptcpEndpoint | Format-Table -AutoSize | Out-Host
-Write-Host 'Counters that moved since boot:'
-Get-MptcpCounter -NonZero | Format-Table -AutoSize | Out-Host
+$findings | Format-Table -Wrap | Out-Host
+Write-Host 'What to do:'
+$findings | Format-List Id, Detail, Remediation | Out-Host
+Write-Host 'Invoke-MptcpDiagnosis | Repair-MptcpConfiguration -WhatIf shows what the safe repairs would change.'
