@@ -7,8 +7,8 @@ $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '..')
 Import-Module (Join-Path $root 'tests/Lab/MptcpLab.psm1') -Force
 $module = Join-Path $root 'output/MptcpTools'
-$pwsh = [Environment]::ProcessPath
-$pwshArgs = @(); if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { $pwshArgs += Join-Path $PSHOME 'pwsh.dll' }
+. (Join-Path $root 'tools/common.ps1')
+$pwshCommand = Get-PwshCommand; $pwsh = $pwshCommand[0]; $pwshArgs = @($pwshCommand | Select-Object -Skip 1)
 $lab = New-MptcpLab
 try {
     Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null

@@ -6,8 +6,8 @@ $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '..')
 Import-Module (Join-Path $root 'tests/Lab/MptcpLab.psm1') -Force
 $module = Join-Path $root 'output/MptcpTools'
-$pwsh = [Environment]::ProcessPath
-$pwshArgs = @(); if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { $pwshArgs += Join-Path $PSHOME 'pwsh.dll' }
+. (Join-Path $root 'tools/common.ps1')
+$pwshCommand = Get-PwshCommand; $pwsh = $pwshCommand[0]; $pwshArgs = @($pwshCommand | Select-Object -Skip 1)
 # What the guides have an admin type for the same checks.
 $shell = @(
     'sysctl net.mptcp', 'cat /etc/sysctl.conf /etc/sysctl.d/*.conf', 'ip mptcp endpoint show', 'ip mptcp limits show',

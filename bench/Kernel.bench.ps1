@@ -25,9 +25,8 @@ Get-MptcpEndpoint | Out-Null; Get-MptcpCounter | Out-Null; Get-MptcpLimit | Out-
 )
 `$rows | ForEach-Object { [pscustomobject]@{ Operation = `$_.Operation; 'Ours (ms)' = [math]::Round(`$_.Ours, 3); 'Reference (ms)' = [math]::Round(`$_.Reference, 3); Ratio = [math]::Round(`$_.Ours / `$_.Reference, 3); Reference = `$_.Tool } } | Format-Table -AutoSize | Out-String -Width 200
 "@
-    $pwsh = [Environment]::ProcessPath
-    $args0 = @()
-    if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { $args0 += Join-Path $PSHOME 'pwsh.dll' }
-    & ip netns exec $lab.Client $pwsh @args0 -NoProfile -NonInteractive -Command $script
+    . (Join-Path $root 'tools/common.ps1')
+    $pwshCommand = Get-PwshCommand; $pwsh = $pwshCommand[0]; $pwshArgs = @($pwshCommand | Select-Object -Skip 1)
+    & ip netns exec $lab.Client $pwsh @pwshArgs -NoProfile -NonInteractive -Command $script
 }
 finally { Remove-MptcpLab $lab }

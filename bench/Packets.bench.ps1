@@ -11,8 +11,8 @@ foreach ($tool in 'tcpdump', 'tshark') {
     if (-not (Get-Command $tool -ErrorAction Ignore)) { throw "$tool is needed: apt-get install $tool" }
 }
 $module = Join-Path $root 'output/MptcpTools'
-$pwsh = [Environment]::ProcessPath
-$pwshArgs = @(); if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { $pwshArgs += Join-Path $PSHOME 'pwsh.dll' }
+. (Join-Path $root 'tools/common.ps1')
+$pwshCommand = Get-PwshCommand; $pwsh = $pwshCommand[0]; $pwshArgs = @($pwshCommand | Select-Object -Skip 1)
 
 function Measure-Seconds([scriptblock] $Block) { $w = [Diagnostics.Stopwatch]::StartNew(); & $Block | Out-Null; $w.Elapsed.TotalSeconds }
 
