@@ -43,10 +43,14 @@ $packages = @(foreach ($name in $missing) {
     }
     else { $name }
 })
-Write-Host "Installing prerequisites ($For): $($packages -join ' ')"
 $env:DEBIAN_FRONTEND = 'noninteractive'
 & apt-get update -qq | Out-Host
-& apt-get install -y -qq --no-install-recommends @packages | Out-Host
+# Install what this release has; a name it lacks (a split it does not make) must not sink the rest.
+$available = @($packages | Where-Object { & apt-cache show $_ 2>$null | Select-String -Quiet '^Package:' })
+$absent = @($packages | Where-Object { $_ -notin $available })
+if ($absent) { Write-Host "Not in this release's archive: $($absent -join ', ')" -ForegroundColor Yellow }
+Write-Host "Installing prerequisites ($For): $($available -join ' ')"
+if ($available) { & apt-get install -y -qq --no-install-recommends @available | Out-Host }
 $still = @($missing | Where-Object { -not (& $needed[$_]) })
 if ($still) { Write-Host "Still missing after apt-get: $($still -join ', ')" -ForegroundColor Red }
 return $still
