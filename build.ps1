@@ -41,8 +41,9 @@ function Invoke-Build {
     New-Item -ItemType Directory -Path $moduleOut, (Join-Path $moduleOut 'en-US') | Out-Null
 
     # pwsh supplies System.Management.Automation and its friends; ship only our own and third-party dlls.
+    # System.IO.Pipelines (for Tmds.DBus.Protocol) is in .NET 10's framework but not in .NET 8's (pwsh 7.4).
     Get-ChildItem $publish -Filter *.dll |
-        Where-Object Name -In 'MptcpTools.dll', 'SharpPcap.dll', 'PacketDotNet.dll', 'Tmds.DBus.Protocol.dll' |
+        Where-Object Name -In 'MptcpTools.dll', 'SharpPcap.dll', 'PacketDotNet.dll', 'Tmds.DBus.Protocol.dll', 'System.IO.Pipelines.dll' |
         Copy-Item -Destination $moduleOut
     Copy-Item (Join-Path $root 'MptcpTools.psd1') $moduleOut
     Copy-Item (Join-Path $root 'src/MptcpTools/MptcpTools.format.ps1xml') $moduleOut
