@@ -103,21 +103,12 @@ public static class ProcessTable
     public static List<uint> SocketInodes(int pid, string proc = "/proc")
     {
         var inodes = new List<uint>();
+        string dir = $"{proc}/{pid}/fd";
         try
         {
-            foreach (string fd in Directory.EnumerateFileSystemEntries($"{proc}/{pid}/fd"))
+            foreach (string fd in Directory.EnumerateFileSystemEntries(dir))
             {
-                string? target = null;
-                try
-                {
-                    target = new FileInfo(fd).LinkTarget;
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                }
-
-                if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal)
-                    && uint.TryParse(target.AsSpan(8, target.Length - 9), NumberStyles.None, CultureInfo.InvariantCulture, out uint inode))
+                if (ReadSocketInode(fd) is { } inode)
                 {
                     inodes.Add(inode);
                 }
@@ -128,6 +119,41 @@ public static class ProcessTable
         }
 
         return inodes;
+    }
+
+    // readlink(2) straight into a stack buffer: thousands of descriptors must not cost thousands of
+    // FileInfo objects. A socket's link reads "socket:[INODE]".
+    private static unsafe uint? ReadSocketInode(string path)
+    {
+        Span<byte> name = stackalloc byte[path.Length * 3 + 1];
+        int n = System.Text.Encoding.UTF8.GetBytes(path, name);
+        name[n] = 0;
+        byte* target = stackalloc byte[64];
+        nint length;
+        fixed (byte* p = name)
+        {
+            length = Native.ReadLink(p, target, 64);
+        }
+
+        var link = new ReadOnlySpan<byte>(target, (int)Math.Max(0, length));
+        ReadOnlySpan<byte> prefix = "socket:["u8;
+        if (length < prefix.Length + 2 || !link.StartsWith(prefix) || link[^1] != (byte)']')
+        {
+            return null;
+        }
+
+        uint inode = 0;
+        foreach (byte b in link[prefix.Length..^1])
+        {
+            if (b < (byte)'0' || b > (byte)'9')
+            {
+                return null;
+            }
+
+            inode = inode * 10 + (uint)(b - '0');
+        }
+
+        return inode;
     }
 
     public static string? CommandName(int pid, string proc = "/proc")

@@ -105,6 +105,9 @@ internal static unsafe class Native
     internal const int MSG_NOSIGNAL = 0x4000;
     internal const int EINPROGRESS = 115;
 
+    [DllImport("libc", SetLastError = true, EntryPoint = "readlink")]
+    internal static extern nint ReadLink(byte* path, byte* buffer, nint size);
+
     [DllImport("libc", EntryPoint = "strerror_r")]
     private static extern nint StrErrorR(int errnum, byte* buf, nint buflen);
 
