@@ -159,6 +159,18 @@ Describe 'Repair-MptcpConfiguration' -Tag Lab -Skip:$labSkip {
         (Invoke-InNamespace $lab.Client sysctl '-n', 'net.ipv4.conf.c1.rp_filter') | Should -Be '2'
     }
 
+    It 'deletes a firewall rule that drops option 30 only with -Force, with the exact command' {
+        Invoke-Nft $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"
+        $r = Invoke-LabCmdlet $lab.Client { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus | Repair-MptcpConfiguration -Confirm:$false } -ArgumentList $noBus
+        ($r.Output | Where-Object FindingId -eq 'FirewallDropsMptcpOption').Applied | Should -BeFalse
+        (Invoke-InNamespace $lab.Client nft 'list', 'ruleset') -join ' ' | Should -Match 'tcp option mptcp exists drop'
+        $r = Invoke-LabCmdlet $lab.Client { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus | Repair-MptcpConfiguration -Force -Confirm:$false } -ArgumentList $noBus
+        $del = $r.Output | Where-Object FindingId -eq 'FirewallDropsMptcpOption'
+        $del.Applied | Should -BeTrue
+        $del.Command | Should -Match '^nft delete rule inet mptl output_filter handle \d+$'
+        (Invoke-InNamespace $lab.Client nft 'list', 'ruleset') -join ' ' | Should -Not -Match 'mptcp exists drop'
+    }
+
     It 'enables and starts mptcpd''s unit over D-Bus (the stand-in records it)' {
         $bus = Start-LabDBus $lab -Scenario @{ units = @{ 'mptcp.service' = @{ LoadState = 'loaded'; ActiveState = 'inactive'; SubState = 'dead'; UnitFileState = 'disabled'; MainPID = 0; ExecMainStatus = 0; Result = 'success' } } }
         Invoke-InNamespace $lab.Client sysctl '-qw', 'net.mptcp.pm_type=1' | Out-Null

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
@@ -268,20 +267,11 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
             return;
         }
 
-        string[] words = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var psi = new ProcessStartInfo(words[0]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (string w in words.Skip(1))
-        {
-            psi.ArgumentList.Add(w);
-        }
-
-        using Process p = Process.Start(psi)!;
-        string error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
+        (bool deleted, string error) = Firewall.Apply(command);
         WriteObject(new MptcpRepairResult
         {
             FindingId = finding.Id, Action = "Delete firewall rule", Target = $"{rule.Source} {rule.Table} {rule.Chain}", Before = rule.Rule,
-            After = p.ExitCode == 0 ? "deleted" : $"failed: {error.Trim()}", Applied = p.ExitCode == 0, Command = command,
+            After = deleted ? "deleted" : $"failed: {error}", Applied = deleted, Command = command,
             Undo = $"Add it again by hand: {rule.Rule}",
         });
     }

@@ -502,6 +502,22 @@ public static class Firewall
         }
     }
 
+    /// <summary>
+    /// Runs one firewall command of the kind Remediation gives ("nft delete rule ...", "iptables -t T -D ..."),
+    /// through the firewall's own tool. Returns whether it succeeded, and its error text.
+    /// </summary>
+    public static (bool Succeeded, string Error) Apply(string command)
+    {
+        string[] words = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0 || !(words[0] is "nft" || words[0].StartsWith("iptables", StringComparison.Ordinal) || words[0].StartsWith("ip6tables", StringComparison.Ordinal)))
+        {
+            return (false, $"not a firewall command: {command}");
+        }
+
+        var notes = new List<FirewallReadNote>();
+        return Run(words[0], words[1..], notes, words[0]) is null ? (false, notes.LastOrDefault()?.Message ?? "failed") : (true, "");
+    }
+
     // The documented readers of nftables and iptables rules (DEVELOPERS.md): nft -j and the *-save tools.
     private static string? Run(string tool, string[] args, List<FirewallReadNote> notes, string source)
     {
