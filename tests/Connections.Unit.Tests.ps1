@@ -131,6 +131,7 @@ Describe 'Judging a connection attempt' {
         @{ Case = 'MPCapableSYNTXDrop moving'; Facts = @{ Deltas = @{ MPCapableSYNTX = 3; MPCapableSYNTXDrop = 1 } }; Expect = 'SynDropped'; Text = 'option 30' }
         @{ Case = 'MPCapableFallbackSYNACK moving'; Facts = @{ Deltas = @{ MPCapableSYNTX = 1; MPCapableFallbackSYNACK = 1 } }; Expect = 'PeerNotMptcpCapable'; Text = 'MP_CAPABLE' }
         @{ Case = 'MPCapableSYNTXDisabled moving (blackhole)'; Facts = @{ Deltas = @{ MPCapableSYNTXDisabled = 1 } }; Expect = 'MptcpDisabledLocally'; Text = 'blackhole' }
+        @{ Case = 'MP_CAPABLE answered, then MP_FAIL'; Facts = @{ Deltas = @{ MPCapableSYNTX = 1; MPCapableSYNACKRX = 1; MPFailRx = 1 } }; Expect = 'FellBackLater'; Text = 'MP_FAIL' }
     ) {
         $facts = [MptcpTools.Diagnosis.ConnectivityFacts]@{
             SocketErrno   = [int]$Facts.SocketErrno

@@ -28,7 +28,7 @@ BeforeDiscovery {
         @{ Id = 'MissingSourceRoute'; Inject = { param($lab) Invoke-InNamespace $lab.Client ip 'rule', 'del', 'from', '198.51.100.2', 'table', '100' }; Check = { param($f) $f.Evidence[0].OutputInterface | Should -Be 'c0' } }
         @{ Id = 'PeerNotMptcpCapable'; Probe = 5202; Check = { param($f) $f.Evidence[0].FallbackReason | Should -Be 'PeerNotMptcpCapable' } }
         @{ Id = 'MptcpSynDropped'; Probe = 5201; ServerNft = "table inet mptl {`n chain input_filter {`n  type filter hook input priority 0;`n  tcp option mptcp exists drop`n }`n}"; Check = { param($f) $f.Evidence[0].CounterDeltas['MPCapableSYNTXDrop'] | Should -BeGreaterThan 0 } }
-        @{ Id = 'JoinNotAnswered'; Probe = 5201; Capture = 3; RouterNft = "table inet mptl {`n chain forward_filter {`n  type filter hook forward priority 0;`n  ip saddr 198.51.100.2 tcp flags & (syn|ack) == syn drop`n }`n}"; Check = { param($f) @($f.Evidence[0].Subflows | Where-Object { -not $_.Initial }).Count | Should -BeGreaterThan 0 } }
+        @{ Id = 'JoinNotAnswered'; Probe = 5201; Capture = 3; RouterNft = "table inet mptl {`n chain forward_filter {`n  type filter hook forward priority 0;`n  ip saddr 198.51.100.2 tcp flags & (syn|ack) == syn drop`n }`n}"; Check = { param($f) @($f.Evidence[0].Subflows | Where-Object { -not $_.Initial -and "$($_.Outcome)" -eq 'SynUnanswered' }).Count | Should -BeGreaterThan 0 } }
         @{ Id = 'JoinRejected'; Probe = 5201; Capture = 3; ServerInject = { param($lab) Invoke-InNamespace $lab.Server ip 'mptcp', 'limits', 'set', 'subflows', '0', 'add_addr_accepted', '0' }; Check = { param($f) "$($f.Evidence[1].Outcome)" | Should -BeIn 'JoinRefused', 'Reset'; $f.Evidence[1].PayloadBytesFromClient | Should -Be 0 } }
     )
 }

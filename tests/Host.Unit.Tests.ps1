@@ -152,7 +152,7 @@ Describe 'Firewall rules from real iptables-nft-save output' {
         $s.Count | Should -Be 1
         $s[0].Table | Should -Be 'mangle'
         $s[0].Line | Should -Be 8
-        $s[0].Remediation | Should -Match 'iptables -t mangle -D FORWARD -p tcp -j TCPOPTSTRIP --strip-options 8,30'
+        $s[0].Remediation | Should -Match 'iptables-nft -t mangle -D FORWARD -p tcp -j TCPOPTSTRIP --strip-options 8,30'
     }
 
     It 'finds --tcp-option 30 -j REJECT, and not "! --tcp-option 30"' {

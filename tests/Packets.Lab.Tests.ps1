@@ -178,6 +178,27 @@ Describe 'Watch-MptcpPackets stops cleanly, and names what it lacks' -Tag Lab -S
         @($r.Output).Count | Should -Be 5
     }
 
+    It 'ends at -Duration even while packets keep arriving' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($Peer, $Server)
+            Start-Process $Peer -ArgumentList 'send', '--to', $Server, '--port', '5201', '--bytes', '4000000000', '--delay', '0.5' -RedirectStandardOutput /dev/null
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $n = @(Watch-MptcpPackets -Port 5201 -Duration 3 -SnapLength 128).Count
+            [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; Packets = $n }
+        } -ArgumentList (Get-LabPeerPath), $lab.Addresses.ServerAddress
+        $r.Output[0].Packets | Should -BeGreaterThan 100
+        $r.Output[0].Seconds | Should -BeLessThan 8
+    }
+
+    It 'never passes -Count when several interfaces capture at once' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($Peer, $Server)
+            Start-Process $Peer -ArgumentList 'send', '--to', $Server, '--port', '5201', '--bytes', '50000000', '--delay', '1' -RedirectStandardOutput /dev/null
+            Watch-MptcpPackets -Interface c0, c1 -Port 5201 -Count 7 -Duration 30
+        } -ArgumentList (Get-LabPeerPath), $lab.Addresses.ServerAddress
+        @($r.Output).Count | Should -Be 7
+    }
+
     It 'says it needs CAP_NET_RAW, in one error, without it' {
         $r = Invoke-LabCmdlet $lab.Client { Watch-MptcpPackets -Duration 1 } -DropCapability net_raw
         $r.Errors.Count | Should -Be 1

@@ -19,7 +19,16 @@ param(
 BeforeAll {
     if ($ModulePath) { Import-Module $ModulePath } else { Import-Module MptcpTools }
     $findings = @(Invoke-MptcpDiagnosis -IncludePassed)
-    function Get-Finding([string] $Id) { @($findings | Where-Object { $_.Id -eq $Id -and $_.Severity -ne 'Passed' }) }
+    # A check that could not run must not pass as healthy: its component counts as failing.
+    $unavailable = @($findings | Where-Object Id -eq 'CheckUnavailable')
+    function Get-Finding([string] $Id) {
+        $hits = @($findings | Where-Object { $_.Id -eq $Id -and $_.Severity -ne 'Passed' })
+        if (-not ($findings | Where-Object { $_.Id -eq $Id -and $_.Severity -eq 'Passed' }) -and -not $hits) {
+            $hits = @($unavailable | ForEach-Object { "$Id could not be checked: $($_.Component): $($_.Detail)" })
+            if (-not $hits) { $hits = @("$Id was not checked") }
+        }
+        $hits
+    }
 }
 
 Describe 'MPTCP on this host' {

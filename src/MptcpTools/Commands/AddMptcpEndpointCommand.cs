@@ -8,7 +8,7 @@ namespace MptcpTools.Commands;
 /// <summary>Add-MptcpEndpoint: `ip mptcp endpoint add ADDRESS [id ID] [port PORT] [dev IFNAME] FLAGS`.</summary>
 [Cmdlet(VerbsCommon.Add, "MptcpEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(MptcpEndpoint))]
-public sealed class AddMptcpEndpointCommand : MptcpCmdlet
+public sealed class AddMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public IPAddress Address { get; set; } = IPAddress.None;
@@ -82,5 +82,12 @@ public sealed class AddMptcpEndpointCommand : MptcpCmdlet
         }
     }
 
-    protected override void EndProcessing() => _pm?.Dispose();
+    protected override void EndProcessing() => Dispose();
+
+    // PowerShell calls this also when the pipeline stops or fails early, so the netlink socket never leaks.
+    public void Dispose()
+    {
+        _pm?.Dispose();
+        _pm = null;
+    }
 }

@@ -9,7 +9,7 @@ namespace MptcpTools.Commands;
 /// <summary>Get-MptcpEndpoint: the in-kernel path manager's endpoints (`ip mptcp endpoint show`).</summary>
 [Cmdlet(VerbsCommon.Get, "MptcpEndpoint")]
 [OutputType(typeof(MptcpEndpoint))]
-public sealed class GetMptcpEndpointCommand : MptcpCmdlet
+public sealed class GetMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(EndpointIdCompleter))]
@@ -69,7 +69,13 @@ public sealed class GetMptcpEndpointCommand : MptcpCmdlet
         }
     }
 
-    protected override void EndProcessing() => _pm?.Dispose();
+    protected override void EndProcessing() => Dispose();
 
-    protected override void StopProcessing() => _pm?.Dispose();
+    // PowerShell calls this also when the pipeline stops or fails early, so the netlink socket never leaks.
+    public void Dispose()
+    {
+        _pm?.Dispose();
+        _pm = null;
+    }
+
 }

@@ -8,7 +8,7 @@ namespace MptcpTools.Commands;
 /// <summary>Remove-MptcpEndpoint: `ip mptcp endpoint delete id ID`, or `ip mptcp endpoint flush` with -All.</summary>
 [Cmdlet(VerbsCommon.Remove, "MptcpEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Id")]
 [OutputType(typeof(MptcpEndpoint))]
-public sealed class RemoveMptcpEndpointCommand : MptcpCmdlet
+public sealed class RemoveMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Id")]
     [ArgumentCompleter(typeof(EndpointIdCompleter))]
@@ -62,5 +62,12 @@ public sealed class RemoveMptcpEndpointCommand : MptcpCmdlet
         }
     }
 
-    protected override void EndProcessing() => _pm?.Dispose();
+    protected override void EndProcessing() => Dispose();
+
+    // PowerShell calls this also when the pipeline stops or fails early, so the netlink socket never leaks.
+    public void Dispose()
+    {
+        _pm?.Dispose();
+        _pm = null;
+    }
 }

@@ -82,8 +82,25 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
     {
         string? before = ProcFiles.ReadSysctl("net.mptcp.enabled");
         string file = GetUnresolvedProviderPathFromPSPath(SysctlFile);
+        // The file must be applied after whatever disables MPTCP at boot, or it changes nothing.
+        PersistentSysctlSetting? winner = SysctlPersistence.Read("/", out _).LastOrDefault(p => p.Effective && p.Key == "net.mptcp.enabled");
+        if (winner is not null && winner.Value.Trim() == "0")
+        {
+            if (winner.File == SysctlPersistence.MainFile && !SysctlPersistence.ConfigurationFiles().Any(f => f.EndsWith("/99-sysctl.conf", StringComparison.Ordinal)))
+            {
+                Describe(finding, $"{winner.File} is applied after every file in /etc/sysctl.d: change its line {winner.Line} to net.mptcp.enabled = 1.");
+                return;
+            }
+
+            string winnerName = Path.GetFileName(winner.File);
+            if (string.CompareOrdinal(Path.GetFileName(file), winnerName) <= 0)
+            {
+                file = Path.Combine(Path.GetDirectoryName(file)!, $"{Path.GetFileNameWithoutExtension(winnerName)}-zz-mptcp.conf");
+            }
+        }
+
         string? fileBefore = File.Exists(file) ? File.ReadAllText(file) : null;
-        string command = $"sysctl -w net.mptcp.enabled=1; echo 'net.mptcp.enabled = 1' > {file}";
+        string command = $"sysctl -w net.mptcp.enabled=1; echo 'net.mptcp.enabled = 1' >> {file}";
         if (!ShouldProcess($"net.mptcp.enabled (now {before ?? "absent"}) and {file}", "Set net.mptcp.enabled = 1 now and at boot"))
         {
             return;
@@ -95,13 +112,20 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-        File.WriteAllText(file, "# Written by Repair-MptcpConfiguration (MptcpTools): MPTCP on at boot.\nnet.mptcp.enabled = 1\n");
+        // Keep what the file already says; replace only its net.mptcp.enabled line.
+        var lines = (fileBefore ?? "# Written by Repair-MptcpConfiguration (MptcpTools): MPTCP on at boot.\n").Split('\n').ToList();
+        lines.RemoveAll(l => SysctlPersistence.ParseLine(l) is { Key: "net.mptcp.enabled" });
+        while (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
+        lines.Add("net.mptcp.enabled = 1");
+        File.WriteAllText(file, string.Join("\n", lines) + "\n");
+        PersistentSysctlSetting? after = SysctlPersistence.Read("/", out _).LastOrDefault(p => p.Effective && p.Key == "net.mptcp.enabled");
         WriteObject(new MptcpRepairResult
         {
             FindingId = finding.Id, Action = "Set sysctl", Target = $"net.mptcp.enabled, {file}",
-            Before = $"{before}; {(fileBefore is null ? $"{file} absent" : $"{file} existed")}", After = $"{ProcFiles.ReadSysctl("net.mptcp.enabled")}; {file} sets 1",
+            Before = $"{before}; at boot: {(winner is null ? "kernel default" : $"{winner.Value} ({winner.File}:{winner.Line})")}",
+            After = $"{ProcFiles.ReadSysctl("net.mptcp.enabled")}; at boot: {(after is null ? "kernel default" : $"{after.Value} ({after.File}:{after.Line})")}",
             Applied = true, Command = command,
-            Undo = fileBefore is null ? $"rm {file}; sysctl -w net.mptcp.enabled={before}" : $"restore {file}; sysctl -w net.mptcp.enabled={before}",
+            Undo = fileBefore is null ? $"rm {file}; sysctl -w net.mptcp.enabled={before}" : $"remove the line 'net.mptcp.enabled = 1' from {file}; sysctl -w net.mptcp.enabled={before}",
         });
     }
 

@@ -7,7 +7,7 @@ namespace MptcpTools.Commands;
 /// <summary>Set-MptcpEndpoint: `ip mptcp endpoint change id ID [backup|nobackup] [fullmesh|nofullmesh]`.</summary>
 [Cmdlet(VerbsCommon.Set, "MptcpEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(MptcpEndpoint))]
-public sealed class SetMptcpEndpointCommand : MptcpCmdlet
+public sealed class SetMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
 {
     /// <summary>The kernel changes only these flags of an existing endpoint.</summary>
     public const MptcpEndpointFlags ChangeableFlags = MptcpEndpointFlags.Backup | MptcpEndpointFlags.Fullmesh;
@@ -79,5 +79,12 @@ public sealed class SetMptcpEndpointCommand : MptcpCmdlet
         }
     }
 
-    protected override void EndProcessing() => _pm?.Dispose();
+    protected override void EndProcessing() => Dispose();
+
+    // PowerShell calls this also when the pipeline stops or fails early, so the netlink socket never leaks.
+    public void Dispose()
+    {
+        _pm?.Dispose();
+        _pm = null;
+    }
 }

@@ -6,7 +6,7 @@ namespace MptcpTools.Commands;
 /// <summary>Set-MptcpLimit: `ip mptcp limits set [subflows N] [add_addr_accepted N]`.</summary>
 [Cmdlet(VerbsCommon.Set, "MptcpLimit", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(MptcpLimit))]
-public sealed class SetMptcpLimitCommand : MptcpCmdlet
+public sealed class SetMptcpLimitCommand : MptcpCmdlet, System.IDisposable
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     public uint? Subflows { get; set; }
@@ -50,5 +50,12 @@ public sealed class SetMptcpLimitCommand : MptcpCmdlet
         }
     }
 
-    protected override void EndProcessing() => _pm?.Dispose();
+    protected override void EndProcessing() => Dispose();
+
+    // PowerShell calls this also when the pipeline stops or fails early, so the netlink socket never leaks.
+    public void Dispose()
+    {
+        _pm?.Dispose();
+        _pm = null;
+    }
 }

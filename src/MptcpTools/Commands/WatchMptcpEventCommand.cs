@@ -48,10 +48,22 @@ public sealed class WatchMptcpEventCommand : MptcpCmdlet
         using (stream)
         {
             var clock = Stopwatch.StartNew();
-            int written = 0;
+            int written = 0, overruns = 0;
             while (!_stopped && (Duration is not { } d || clock.Elapsed < d))
             {
-                foreach (MptcpEvent e in stream!.Next())
+                System.Collections.Generic.IReadOnlyList<MptcpEvent> batch = System.Array.Empty<MptcpEvent>();
+                if (!TryKernel("mptcp_pm_events", () => batch = stream!.Next()))
+                {
+                    return;
+                }
+
+                if (stream!.Overruns > overruns)
+                {
+                    overruns = stream.Overruns;
+                    WriteWarning("The kernel dropped MPTCP events (ENOBUFS): events came faster than they were read.");
+                }
+
+                foreach (MptcpEvent e in batch)
                 {
                     if (Type is not null && Array.IndexOf(Type, e.Type) < 0)
                     {

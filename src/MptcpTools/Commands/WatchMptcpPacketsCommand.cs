@@ -95,7 +95,16 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         string[] names = capture.Interfaces.ToArray();
         try
         {
-            writer = savePath is null ? null : new PcapNgWriter(savePath, SnapLength);
+            try
+            {
+                writer = savePath is null ? null : new PcapNgWriter(savePath, SnapLength);
+            }
+            catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+            {
+                capture.Dispose();
+                ThrowTerminatingError(new ErrorRecord(e, "SaveFailed", ErrorCategory.WriteError, savePath));
+            }
+
             capture.Start((linkType, frame, timestamp, number) =>
             {
                 writer?.Write(linkType, names.Length == 1 ? names[0] : "any", frame, frame.Length, timestamp);
@@ -107,28 +116,26 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
 
                 if (packet is not null)
                 {
-                    queue.Add(packet);
-                    if (Interlocked.Increment(ref written) >= limit)
+                    // Several interfaces' threads may reach here one after another: never pass the limit.
+                    if (Interlocked.Increment(ref written) > limit)
                     {
                         return false;
                     }
+
+                    queue.Add(packet);
+                    return Interlocked.Read(ref written) < limit;
                 }
 
                 return true;
             });
 
             var clock = Stopwatch.StartNew();
-            while (true)
+            // The stop conditions are checked on every pass: a busy link must not keep the capture past -Duration.
+            while (!_stopped.IsSet && !(Duration is { } d && clock.Elapsed >= d) && !(capture.WaitForStop(TimeSpan.Zero) && queue.Count == 0))
             {
                 if (queue.TryTake(out MptcpPacket? next, 100))
                 {
                     WriteObject(next);
-                    continue;
-                }
-
-                if (_stopped.IsSet || (Duration is { } d && clock.Elapsed >= d) || capture.WaitForStop(TimeSpan.Zero))
-                {
-                    break;
                 }
             }
         }
@@ -154,6 +161,11 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         if (capture.Failure is CaptureException failure)
         {
             WriteError(CaptureErrors.ToErrorRecord(failure, string.Join(",", Interface)));
+        }
+        else if (capture.Failure is { } other)
+        {
+            // A write error of -SaveAs, or anything else that stopped the capture thread.
+            WriteError(new ErrorRecord(other, other is System.IO.IOException ? "SaveFailed" : "CaptureFailed", ErrorCategory.WriteError, savePath ?? string.Join(",", Interface)));
         }
 
         if (Summary)

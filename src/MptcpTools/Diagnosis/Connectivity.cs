@@ -19,6 +19,8 @@ public enum FallbackReason
     MptcpDisabledLocally,
     /// <summary>No connection at all: refused, unreachable or timed out.</summary>
     ConnectFailed,
+    /// <summary>The handshake negotiated MPTCP (MP_CAPABLE in the SYN-ACK), then the connection fell back to TCP.</summary>
+    FellBackLater,
 }
 
 /// <summary>The facts one connection attempt gathered.</summary>
@@ -118,6 +120,16 @@ public static class ConnectivityJudge
         if (f.IsMptcp && (f.Info is null || (f.Info.Flags & MptcpInfoFlags.Fallback) == 0))
         {
             return (FallbackReason.None, "MPTCP was negotiated.");
+        }
+
+        if (Delta("MPCapableSYNACKRX") > 0)
+        {
+            string why = Delta("MPFailRx") + Delta("MPFailTx") > 0 ? "MP_FAIL (a DSS checksum failed)"
+                : Delta("InfiniteMapRx") + Delta("InfiniteMapTx") > 0 ? "an infinite mapping"
+                : Delta("DSSCorruptionFallback") + Delta("DssFallback") > 0 ? "a DSS problem (something altered the stream)"
+                : "a fallback after the handshake";
+            return (FallbackReason.FellBackLater,
+                $"The peer answered MP_CAPABLE (MPCapableSYNACKRX), then the connection fell back to TCP: {why}.");
         }
 
         if (Delta("MPCapableSYNTXDrop") > 0)

@@ -23,7 +23,7 @@ public static class DiagnosisRules
         "PeerNotMptcpCapable", "MptcpSynDropped", "JoinNotAnswered", "JoinRejected", "PlainTcpOnly",
         // Added beyond the first catalog, from what users hit:
         "DaemonWithKernelPm", "NetworkManagerManagesEndpoints", "MptcpBlackholeDetected", "PeerUnreachable",
-        "FirewallRuleUnjudged", "CheckUnavailable",
+        "FirewallRuleUnjudged", "CheckUnavailable", "FallbackAfterHandshake",
     };
 
     public static List<MptcpFinding> Evaluate(HostFacts f)
@@ -484,6 +484,14 @@ public static class DiagnosisRules
                     Remediation = "Check that the server listens and is reachable (this is not an MPTCP problem yet).",
                 };
                 break;
+            case FallbackReason.FellBackLater:
+                yield return new MptcpFinding
+                {
+                    Id = "FallbackAfterHandshake", Severity = FindingSeverity.Error, Component = "Peer", Evidence = new object[] { p },
+                    Summary = $"{peer} negotiated MPTCP, then the connection fell back to TCP.", Detail = p.Detail,
+                    Remediation = "Something on the path alters the stream (a middlebox rewriting payload or sequence numbers): capture on both ends (Read-MptcpCapture -Summary shows FallbackLater and why) and find it.",
+                };
+                break;
             case FallbackReason.MptcpDisabledLocally:
                 break; // MptcpDisabled (or MptcpBlackholeDetected) says it, from the kernel's own state
             default:
@@ -515,15 +523,15 @@ public static class DiagnosisRules
                     yield return JoinNotAnswered($"The join from {s.ClientAddress}:{s.ClientPort} to {s.ServerAddress}:{s.ServerPort} got no answer in the capture.", c);
                 }
                 else if (s.Outcome == MptcpSubflowOutcome.JoinRefused
-                         || (s.Outcome == MptcpSubflowOutcome.Reset && s.PayloadBytesFromClient + s.PayloadBytesFromServer == 0))
+                         || (s.Outcome == MptcpSubflowOutcome.Reset && s.Established && s.PayloadBytesFromClient + s.PayloadBytesFromServer == 0))
                 {
                     yield return new MptcpFinding
                     {
                         Id = "JoinRejected", Severity = FindingSeverity.Warning, Component = "Capture", Evidence = new object[] { c, s },
                         Summary = $"The peer refused the join from {s.ClientAddress} to {s.ServerAddress}:{s.ServerPort}{(s.ResetReason is { } r ? $" ({r})" : "")}.",
                         Detail = s.Outcome == MptcpSubflowOutcome.Reset
-                            ? "The join completed its handshake, then the peer reset it before any data: the peer's subflow limit is reached (its MPJoinRejected counter moves)."
-                            : "The SYN-ACK carried no MP_JOIN, or a reset answered the join: the peer's limits are reached, it does not accept joins to that address, or the HMAC did not match.",
+                            ? "The join completed its handshake, then was reset before any data: typically the accepting side's subflow limit is reached (its MPJoinRejected counter moves)."
+                            : "The SYN-ACK carried no MP_JOIN, or a reset ended the join before its third ACK: the peer's limits are reached, it does not accept joins to that address, or an HMAC did not match.",
                         Remediation = "On the peer: ip mptcp limits set subflows 2 (its subflow limit counts joins it accepts); check MPJoinRejected in its counters.",
                     };
                 }

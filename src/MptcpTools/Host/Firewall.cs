@@ -79,7 +79,15 @@ public static class Firewall
                 continue;
             }
 
-            findings.AddRange(JudgeIptablesSave(text, source, family, port, interfaces));
+            try
+            {
+                findings.AddRange(JudgeIptablesSave(text, source, family, port, interfaces));
+            }
+            catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentException)
+            {
+                notes.Add(new FirewallReadNote(source, $"{tool}'s output could not be judged: {e.Message}"));
+            }
+
             if (!source.EndsWith("legacy", StringComparison.Ordinal))
             {
                 foreach (Match m in Regex.Matches(text, @"^\*(\w+)", RegexOptions.Multiline))
@@ -93,7 +101,14 @@ public static class Firewall
         if (json is not null)
         {
             string text = Run("nft", new[] { "-a", "list", "ruleset" }, notes, "nftables") ?? "";
-            findings.AddRange(JudgeNftables(json, text, port, interfaces, iptablesTables));
+            try
+            {
+                findings.AddRange(JudgeNftables(json, text, port, interfaces, iptablesTables));
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException)
+            {
+                notes.Add(new FirewallReadNote("nftables", $"nft's JSON could not be judged: {e.Message}"));
+            }
         }
 
         findings.AddRange(CheckReversePath(interfaces, "/proc/sys/net/ipv4/conf"));
@@ -115,7 +130,8 @@ public static class Firewall
         var portAccepts = new List<(string Chain, int Line, string Rule, string? Iface, string? SourceNet)>();
         var unrestrictedAccept = new HashSet<string>(StringComparer.Ordinal);
         string[] lines = text.Split('\n');
-        string tool = source; // the command that changes this flavour: iptables, ip6tables, iptables-legacy, ...
+        // The command that changes exactly this flavour, whatever update-alternatives points iptables at.
+        string tool = source.EndsWith("-legacy", StringComparison.Ordinal) ? source : source + "-nft";
         for (int i = 0; i < lines.Length; i++)
         {
             string line = lines[i].TrimEnd('\r');
@@ -534,9 +550,20 @@ public static class Firewall
             psi.ArgumentList.Add(a);
         }
 
-        using Process process = Process.Start(psi)!;
+        Process process;
+        try
+        {
+            process = Process.Start(psi)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            notes.Add(new FirewallReadNote(source, $"{tool} could not be started: {e.Message}"));
+            return null;
+        }
+
+        using var _ = process;
         var stderr = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
+        var stdout = process.StandardOutput.ReadToEndAsync();
         if (!process.WaitForExit(10000))
         {
             process.Kill(true);
@@ -550,6 +577,6 @@ public static class Firewall
             return null;
         }
 
-        return output;
+        return stdout.Result;
     }
 }

@@ -92,6 +92,12 @@ public sealed class MptcpEventStream : IDisposable
         _familyId = familyId;
     }
 
+    /// <summary>Event messages that could not be read.</summary>
+    public int Malformed { get; private set; }
+
+    /// <summary>How often the kernel reported that events were lost (ENOBUFS).</summary>
+    public int Overruns { get; private set; }
+
     public static MptcpEventStream Open(TimeSpan pollInterval)
     {
         NetlinkSocket socket = NetlinkSocket.Open(Native.NETLINK_GENERIC, pollInterval);
@@ -132,12 +138,23 @@ public sealed class MptcpEventStream : IDisposable
             {
                 if (message.Type == _familyId && message.Payload.Length >= Netlink.GenlHeaderLength)
                 {
-                    events.Add(MptcpEvent.Parse(message.Payload, DateTime.UtcNow, InterfaceNames.NameOf));
+                    try
+                    {
+                        events.Add(MptcpEvent.Parse(message.Payload, DateTime.UtcNow, InterfaceNames.NameOf));
+                    }
+                    catch (FormatException)
+                    {
+                        Malformed++;
+                    }
                 }
             }
         }
         catch (KernelException e) when (e.Errno == Errnos.ETIMEDOUT)
         {
+        }
+        catch (KernelException e) when (e.Errno == Errnos.ENOBUFS)
+        {
+            Overruns++; // the kernel dropped events while we were busy; the stream goes on
         }
 
         return events;

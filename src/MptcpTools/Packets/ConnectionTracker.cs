@@ -88,6 +88,8 @@ public sealed class MptcpSubflowSummary
     public byte? AddressId { get; internal set; }
     public bool Backup { get; internal set; }
     public MptcpSubflowOutcome Outcome { get; internal set; }
+    /// <summary>The handshake completed (SYN, SYN-ACK with its option, third ACK), or the capture began mid-way.</summary>
+    public bool Established { get; internal set; }
     public MptcpResetReason? ResetReason { get; internal set; }
     public bool? ResetTransient { get; internal set; }
     public long Packets { get; internal set; }
@@ -125,7 +127,7 @@ public sealed class MptcpConnectionSummary
     public ulong? ServerInitialDataSequence { get; internal set; }
     public MptcpSubflowSummary[] Subflows { get; internal set; } = Array.Empty<MptcpSubflowSummary>();
     public int SubflowCount => Subflows.Length;
-    public int EstablishedSubflows => Subflows.Count(s => s.Outcome == MptcpSubflowOutcome.Established || (s.Outcome == MptcpSubflowOutcome.Reset && s.Packets > 2));
+    public int EstablishedSubflows => Subflows.Count(s => s.Established);
     public MptcpAddressAnnouncement[] AddAddr { get; internal set; } = Array.Empty<MptcpAddressAnnouncement>();
     public MptcpAddressRemoval[] RemoveAddr { get; internal set; } = Array.Empty<MptcpAddressRemoval>();
     public bool DataFinFromClient { get; internal set; }
@@ -425,7 +427,7 @@ public sealed class ConnectionTracker
             {
                 outcome = Reset ? MptcpSubflowOutcome.Reset : MptcpSubflowOutcome.Established; // seen mid-way
             }
-            else if (Join && (ResetBeforeSynAck || (SynAck && !SynAckJoin)))
+            else if (Join && (ResetBeforeSynAck || (SynAck && !SynAckJoin) || (SynAck && Reset && !ThirdAck)))
             {
                 outcome = MptcpSubflowOutcome.JoinRefused;
             }
@@ -449,6 +451,7 @@ public sealed class ConnectionTracker
                 AddressId = AddressId,
                 Backup = Backup,
                 Outcome = outcome,
+                Established = (!SawSyn && !SynAck) || (SynAck && ThirdAck && (!Join || SynAckJoin)),
                 ResetReason = ResetOption?.Reason,
                 ResetTransient = ResetOption?.Transient,
                 Packets = Packets,
