@@ -314,7 +314,7 @@ function ConvertTo-LabError(`$e) {
 function ConvertTo-LabValue(`$v, [int] `$depth) {
     if (`$null -eq `$v) { return `$null }
     if (`$v -is [enum]) { return `$v.ToString() }
-    if (`$v -is [string] -or `$v -is [ValueType] -or `$depth -gt 3) { return `$v }
+    if (`$v -is [string] -or `$v -is [ValueType] -or `$depth -gt 6) { return `$v }
     if (`$v -is [System.Collections.IDictionary]) { return `$v }
     if (`$v -is [System.Collections.IEnumerable]) { return ,@(foreach (`$item in `$v) { ConvertTo-LabValue `$item (`$depth + 1) }) }
     if (`$v.GetType().FullName -notlike 'MptcpTools.*') { return `$v }
@@ -331,7 +331,7 @@ try {
     }
 }
 catch { `$__err.Add((ConvertTo-LabError `$_)) }
-[System.Management.Automation.PSSerializer]::Serialize([pscustomobject]@{ Output = `$__out.ToArray(); Errors = `$__err.ToArray() }, 6) |
+[System.Management.Automation.PSSerializer]::Serialize([pscustomobject]@{ Output = `$__out.ToArray(); Errors = `$__err.ToArray() }, 10) |
     Set-Content -LiteralPath '$resultFile'
 "@
         $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($script))
