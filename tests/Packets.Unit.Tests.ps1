@@ -111,6 +111,50 @@ Describe 'Connection tracking on the corpus' {
     }
 }
 
+Describe 'Subflow outcomes from crafted captures (RFC 8684 3.1-3.2 handshakes)' {
+    BeforeAll {
+        # An MPTCP v1 connection 192.0.2.2 -> 203.0.113.2:5201, then two joins from 198.51.100.2 that carry the
+        # server's token (SHA-256 of its key): one answered with MP_JOIN and reset before its third ACK, one never answered.
+        $serverKey = [uint64]'0x1122334455667788'
+        $token = [MptcpTools.Packets.MptcpKeys]::Token($serverKey, 1).ToString('x8')
+        $c = '192.0.2.2'; $j = '198.51.100.2'; $s = '203.0.113.2'
+        $frames = @(
+            (New-TcpFrame $c $s 40000 5201 'Syn' '1e 04 01 01'),
+            (New-TcpFrame $s $c 5201 40000 'Syn,Ack' '1e 0c 01 01 11 22 33 44 55 66 77 88'),
+            (New-TcpFrame $c $s 40000 5201 'Ack' '1e 14 01 01 aa bb cc dd ee ff 00 11 11 22 33 44 55 66 77 88'),
+            (New-TcpFrame $j $s 40001 5201 'Syn' "1e 0c 10 01 $token 00 00 00 01"),
+            (New-TcpFrame $s $j 5201 40001 'Syn,Ack' '1e 10 10 00 01 02 03 04 05 06 07 08 00 00 00 02'),
+            (New-TcpFrame $j $s 40001 5201 'Rst'),
+            (New-TcpFrame $j $s 40002 5201 'Syn' "1e 0c 10 01 $token 00 00 00 03")
+        )
+        $file = Join-Path $TestDrive 'joins.pcap'
+        $times = 0..($frames.Count - 1) | ForEach-Object { [pscustomobject]@{ Time = [DateTime]::UnixEpoch.AddSeconds($_) } }
+        Write-PcapFile $file 1 $times $frames
+        $summary = @(Read-MptcpCapture -LiteralPath $file -Summary)
+    }
+
+    It 'groups both joins under the connection through the token' {
+        $summary.Count | Should -Be 1
+        $summary[0].Outcome | Should -Be 'Mptcp'
+        $summary[0].Subflows.Count | Should -Be 3
+        $summary[0].ServerKey | Should -Be $serverKey
+    }
+
+    It 'calls a join reset before its third ACK refused, and an unanswered one unanswered' {
+        $joins = $summary[0].Subflows | Where-Object { -not $_.Initial } | Sort-Object ClientPort
+        "$($joins[0].Outcome)" | Should -Be 'JoinRefused'
+        $joins[0].Established | Should -BeFalse
+        "$($joins[1].Outcome)" | Should -Be 'SynUnanswered'
+        $summary[0].EstablishedSubflows | Should -Be 1
+    }
+
+    It 'turns them into JoinRejected and JoinNotAnswered findings' {
+        $f = [MptcpTools.Diagnosis.DiagnosisRules]::Evaluate([MptcpTools.Diagnosis.HostFacts]@{ Capture = [MptcpTools.Packets.MptcpConnectionSummary[]]$summary })
+        @($f | Where-Object Id -eq 'JoinRejected').Count | Should -Be 1
+        @($f | Where-Object Id -eq 'JoinNotAnswered').Count | Should -Be 1
+    }
+}
+
 Describe 'Options the corpus lacks, crafted from RFC 8684' {
     It '<Case>' -ForEach @(
         @{ Case = 'MP_PRIO without address id (3.3.8, figure 11): backup'; Hex = '1e 03 51'; Flags = 'Ack'; Expect = @{ Subtype = 'MpPrio'; Backup = $true; AddressId = $null } }

@@ -236,3 +236,24 @@ function Write-PcapFile([string] $Path, [int] $LinkType, $Frames, $Data) {
 }
 
 function ConvertTo-Hex([byte[]] $Bytes) { ($Bytes | ForEach-Object { $_.ToString('x2') }) -join ' ' }
+
+# An Ethernet/IPv4/TCP frame with the given TCP option bytes (checksums left 0: the decoder does not read them).
+function New-TcpFrame([string] $Src, [string] $Dst, [int] $SPort, [int] $DPort, [string] $Flags, [string] $OptionsHex = '', [uint32] $Seq = 1, [int] $Payload = 0) {
+    $options = [byte[]]::new(0)   # (an empty array returned from an if would unroll to $null)
+    if ($OptionsHex) { $options = ConvertFrom-Hex $OptionsHex }
+    while ($options.Length % 4) { $options += [byte]1 }   # NOP padding
+    $flagBits = 0
+    foreach ($f in $Flags -split ',') { $flagBits = $flagBits -bor @{ Fin = 1; Syn = 2; Rst = 4; Psh = 8; Ack = 16 }[$f.Trim()] }
+    $tcpLength = 20 + $options.Length
+    $tcp = [byte[]]::new($tcpLength)
+    $tcp[0] = $SPort -shr 8; $tcp[1] = $SPort -band 255; $tcp[2] = $DPort -shr 8; $tcp[3] = $DPort -band 255
+    $tcp[4] = ($Seq -shr 24) -band 255; $tcp[5] = ($Seq -shr 16) -band 255; $tcp[6] = ($Seq -shr 8) -band 255; $tcp[7] = $Seq -band 255
+    $tcp[12] = ($tcpLength / 4) -shl 4; $tcp[13] = $flagBits; $tcp[14] = 0xff; $tcp[15] = 0xff
+    $options.CopyTo($tcp, 20)
+    $total = 20 + $tcpLength + $Payload
+    $ip = [byte[]]::new(20)
+    $ip[0] = 0x45; $ip[2] = $total -shr 8; $ip[3] = $total -band 255; $ip[8] = 64; $ip[9] = 6
+    ([ipaddress]$Src).GetAddressBytes().CopyTo($ip, 12); ([ipaddress]$Dst).GetAddressBytes().CopyTo($ip, 16)
+    $eth = [byte[]](0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6, 8, 0)
+    return , [byte[]]($eth + $ip + $tcp + [byte[]]::new($Payload))
+}
