@@ -106,9 +106,7 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
             WriteVerbose(nmNote);
         }
 
-        List<string> endpointInterfaces = (endpoints ?? Array.Empty<MptcpEndpoint>())
-            .Select(e => e.Interface ?? addresses?.FirstOrDefault(a => a.Address.Equals(e.Address))?.Interface)
-            .OfType<string>().Distinct().ToList();
+        List<string> endpointInterfaces = RouteTable.EndpointInterfaces(endpoints ?? Array.Empty<MptcpEndpoint>(), addresses);
         List<FirewallRuleFinding>? firewall = Try("firewall", () =>
         {
             (List<FirewallRuleFinding> found, List<FirewallReadNote> notes) = Firewall.Check(Port, Interface is not null ? Interface : endpointInterfaces);
@@ -167,28 +165,10 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
         };
     }
 
-    private static List<MptcpRoutingResult> Route(IReadOnlyList<MptcpEndpoint> endpoints, List<InterfaceAddress> addresses)
-    {
-        var results = new List<MptcpRoutingResult>();
-        var rules = new Dictionary<AddressFamily, List<RoutingRule>>();
-        var gateways = new Dictionary<AddressFamily, IPAddress?>();
-        foreach (MptcpEndpoint e in endpoints.Where(e => e.Address is not null && (e.Flags & MptcpEndpointFlags.Implicit) == 0))
-        {
-            AddressFamily family = e.Address!.AddressFamily;
-            if (!gateways.ContainsKey(family))
-            {
-                gateways[family] = RouteTable.DefaultGateway(family);
-                rules[family] = RouteTable.Rules(family);
-            }
-
-            if (gateways[family] is { } gateway)
-            {
-                results.Add(RoutingJudge.Judge(e, gateway, addresses, RouteTable.Get(gateway, e.Address), rules[family]));
-            }
-        }
-
-        return results;
-    }
+    // Each configured endpoint against its family's default gateway, as Test-MptcpRouting does without -Destination.
+    private static List<MptcpRoutingResult> Route(IReadOnlyList<MptcpEndpoint> endpoints, List<InterfaceAddress> addresses) =>
+        TestMptcpRoutingCommand.Check(endpoints.Where(e => (e.Flags & MptcpEndpointFlags.Implicit) == 0), addresses,
+            family => RouteTable.DefaultGateway(family) is { } gateway ? new[] { gateway } : Array.Empty<IPAddress>());
 
     private (MptcpConnectivityResult?, List<MptcpConnectionSummary>?) ProbeAndCapture(List<(string, string)> unavailable)
     {

@@ -52,15 +52,7 @@ public sealed class TestMptcpFirewallCommand : MptcpCmdlet
         {
             using MptcpPathManager pm = MptcpPathManager.Open();
             IReadOnlyList<MptcpEndpoint> endpoints = pm.GetEndpoints();
-            List<InterfaceAddress> addresses = RouteTable.Addresses();
-            foreach (MptcpEndpoint e in endpoints)
-            {
-                string? name = e.Interface ?? addresses.FirstOrDefault(a => a.Address.Equals(e.Address))?.Interface;
-                if (name is not null && !names.Contains(name))
-                {
-                    names.Add(name);
-                }
-            }
+            names.AddRange(RouteTable.EndpointInterfaces(endpoints, RouteTable.Addresses()));
         });
         return names;
     }

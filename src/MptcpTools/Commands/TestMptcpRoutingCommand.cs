@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
@@ -35,25 +36,39 @@ public sealed class TestMptcpRoutingCommand : MptcpCmdlet
             return;
         }
 
+        List<MptcpRoutingResult>? results = null;
+        if (TryKernel("rtnetlink", () => results = Check(endpoints!, addresses!, family => Destination?.Where(d => d.AddressFamily == family) ?? DefaultTargets(family))))
+        {
+            WriteObject(results, enumerateCollection: true);
+        }
+    }
+
+    /// <summary>
+    /// Judges every endpoint against the destinations of its family: the kernel's route from the
+    /// endpoint's address (RTM_GETROUTE with the source set) and the policy rules, read once per family.
+    /// </summary>
+    internal static List<MptcpRoutingResult> Check(IEnumerable<MptcpEndpoint> endpoints, IReadOnlyList<InterfaceAddress> addresses,
+        Func<AddressFamily, IEnumerable<IPAddress>> destinations)
+    {
+        var results = new List<MptcpRoutingResult>();
         var rules = new Dictionary<AddressFamily, List<RoutingRule>>();
-        foreach (MptcpEndpoint endpoint in endpoints!.Where(e => e.Address is not null))
+        var targets = new Dictionary<AddressFamily, IPAddress[]>();
+        foreach (MptcpEndpoint endpoint in endpoints.Where(e => e.Address is not null))
         {
             AddressFamily family = endpoint.Address!.AddressFamily;
-            if (!rules.ContainsKey(family) && !TryKernel("rtnetlink", () => rules[family] = RouteTable.Rules(family)))
+            if (!rules.ContainsKey(family))
             {
-                return;
+                rules[family] = RouteTable.Rules(family);
+                targets[family] = destinations(family).ToArray();
             }
 
-            IEnumerable<IPAddress> targets = Destination?.Where(d => d.AddressFamily == family) ?? DefaultTargets(family);
-            foreach (IPAddress destination in targets)
+            foreach (IPAddress destination in targets[family])
             {
-                RouteLookup? route = null;
-                if (TryKernel(destination, () => route = RouteTable.Get(destination, endpoint.Address)))
-                {
-                    WriteObject(RoutingJudge.Judge(endpoint, destination, addresses!, route, rules[family]));
-                }
+                results.Add(RoutingJudge.Judge(endpoint, destination, addresses, RouteTable.Get(destination, endpoint.Address), rules[family]));
             }
         }
+
+        return results;
     }
 
     private IEnumerable<IPAddress> DefaultTargets(AddressFamily family)

@@ -562,18 +562,6 @@ public static class DiagnosisRules
         Remediation = "Test-MptcpRouting and Test-MptcpFirewall -Port PORT here; on routers and the server, check that SYNs from the second path's addresses pass.",
     };
 
-    private static HashSet<string> EndpointInterfaces(HostFacts f)
-    {
-        var set = new HashSet<string>(StringComparer.Ordinal);
-        foreach (MptcpEndpoint e in f.Endpoints ?? Array.Empty<MptcpEndpoint>())
-        {
-            string? name = e.Interface ?? f.Addresses?.FirstOrDefault(a => a.Address.Equals(e.Address))?.Interface;
-            if (name is not null)
-            {
-                set.Add(name);
-            }
-        }
-
-        return set;
-    }
+    private static HashSet<string> EndpointInterfaces(HostFacts f) =>
+        new(RouteTable.EndpointInterfaces(f.Endpoints ?? Array.Empty<MptcpEndpoint>(), f.Addresses), StringComparer.Ordinal);
 }

@@ -26,6 +26,34 @@ public static class RouteTable
     private const ushort FRA_DST = 1, FRA_SRC = 2, FRA_PRIORITY = 6, FRA_TABLE = 15;
     private const uint RTM_F_LOOKUP_TABLE = 0x1000;
 
+    /// <summary>The interfaces endpoints use: the one each is bound to, else the one its address is on.</summary>
+    public static List<string> EndpointInterfaces(IEnumerable<MptcpEndpoint> endpoints, IEnumerable<InterfaceAddress>? addresses)
+    {
+        var names = new List<string>();
+        foreach (MptcpEndpoint e in endpoints)
+        {
+            string? name = e.Interface;
+            if (name is null && addresses is not null)
+            {
+                foreach (InterfaceAddress a in addresses)
+                {
+                    if (a.Address.Equals(e.Address))
+                    {
+                        name = a.Interface;
+                        break;
+                    }
+                }
+            }
+
+            if (name is not null && !names.Contains(name))
+            {
+                names.Add(name);
+            }
+        }
+
+        return names;
+    }
+
     public static List<InterfaceAddress> Addresses()
     {
         var list = new List<InterfaceAddress>();
