@@ -176,10 +176,10 @@ Describe 'The Debian package of a program' {
         Set-Content "$dpkg/info/iperf3.list" "/.`n/usr`n/usr/bin/iperf3"
         Set-Content "$dpkg/info/libc6:amd64.list" "/lib/x86_64-linux-gnu/libc.so.6"
         Set-Content "$dpkg/status" "Package: curl`nVersion: 7.88.1-10`n`nPackage: iperf3`nStatus: install ok installed`nVersion: 3.12-1+deb12u2`n"
-        $found = [MptcpTools.Kernel.ProcessFacts]::DpkgPackage('/usr/bin/iperf3', $dpkg)
+        $found = [MptcpTools.Host.DebianPackages]::Owner('/usr/bin/iperf3', $dpkg)
         $found.Item1 | Should -Be 'iperf3'; $found.Item2 | Should -Be '3.12-1+deb12u2'
-        ([MptcpTools.Kernel.ProcessFacts]::DpkgPackage('/bin/iperf3', $dpkg)).Item1 | Should -Be 'iperf3'
-        ([MptcpTools.Kernel.ProcessFacts]::DpkgPackage('/usr/lib/x86_64-linux-gnu/libc.so.6', $dpkg)).Item1 | Should -Be 'libc6'
-        ([MptcpTools.Kernel.ProcessFacts]::DpkgPackage('/opt/other', $dpkg)).Item1 | Should -BeNullOrEmpty
+        ([MptcpTools.Host.DebianPackages]::Owner('/bin/iperf3', $dpkg)).Item1 | Should -Be 'iperf3'
+        ([MptcpTools.Host.DebianPackages]::Owner('/usr/lib/x86_64-linux-gnu/libc.so.6', $dpkg)).Item1 | Should -Be 'libc6'
+        ([MptcpTools.Host.DebianPackages]::Owner('/opt/other', $dpkg)).Item1 | Should -BeNullOrEmpty
     }
 }

@@ -28,7 +28,7 @@ BeforeAll {
 }
 
 Describe 'The finding catalog' {
-    It 'holds every id the issue named, and each is documented in about_MptcpTools with cause, evidence and fix' {
+    It 'holds every id the issue named' {
         $required = 'MptcpUnsupported', 'MptcpDisabled', 'ObsoleteSysctlKey', 'SysctlNotPersistent', 'NoSubflowEndpoints', 'SubflowLimitZero',
         'AddAddrAcceptedZero', 'EndpointAddressMissing', 'EndpointsExceedLimit', 'UserspacePmWithoutDaemon', 'DaemonNotRunning', 'DaemonConfigInvalid',
         'DaemonPluginMissing', 'NetworkManagerMptcpDisabled', 'FirewallDropsMptcpOption', 'FirewallStripsMptcpOption', 'FirewallBlocksSubflowPath',
@@ -36,9 +36,27 @@ Describe 'The finding catalog' {
         'JoinRejected', 'PlainTcpOnly'
         $catalog = [MptcpTools.Diagnosis.DiagnosisRules]::Catalog
         foreach ($id in $required) { $catalog | Should -Contain $id }
+    }
+
+    It 'is the set of FindingIds, each declared by a rule, each documented in about_MptcpTools, and nothing else documented' {
+        $catalog = @([MptcpTools.Diagnosis.DiagnosisRules]::Catalog | Sort-Object)
+        $ids = @([MptcpTools.Diagnosis.FindingIds]::All | Sort-Object)
+        $catalog | Should -Be $ids -Because 'every id constant has a rule that declares it, and every declared id is a constant'
         $about = Get-Content -Raw (Join-Path $modulePath 'en-US/about_MptcpTools.help.txt')
+        $findings = ($about -split '(?m)^FINDINGS\r?$')[1] -split '(?m)^HEALTH CHECKS'
+        $documented = @([regex]::Matches($findings[0], '(?m)^    ([A-Za-z]+)\r?\n        Cause:') | ForEach-Object { $_.Groups[1].Value } | Sort-Object)
+        $documented | Should -Be $ids -Because 'about_MptcpTools documents exactly the ids the rules can emit'
         foreach ($id in $catalog) {
-            $about | Should -Match "(?m)^    $id\r?\n        Cause: .+\r?\n(.+\r?\n)*?        Evidence: .+\r?\n(.+\r?\n)*?        Fix: " -Because "$id must be documented"
+            $about | Should -Match "(?m)^    $id\r?\n        Cause: .+\r?\n(.+\r?\n)*?        Evidence: .+\r?\n(.+\r?\n)*?        Fix: " -Because "$id must be documented with cause, evidence and fix"
+        }
+    }
+
+    It 'refuses a finding whose id its rule did not declare' {
+        $bad = [MptcpTools.Diagnosis.DiagnosisRules]::All | ForEach-Object { $_.Ids } | Where-Object { $_ -notin [MptcpTools.Diagnosis.FindingIds]::All }
+        $bad | Should -BeNullOrEmpty
+        foreach ($rule in [MptcpTools.Diagnosis.DiagnosisRules]::All) {
+            $rule.Ids.Count | Should -BeGreaterThan 0
+            ($rule.GetType().GetMethod('Finding', [Reflection.BindingFlags]'NonPublic,Instance')) | Should -Not -BeNullOrEmpty
         }
     }
 
@@ -63,14 +81,19 @@ Describe 'Kernel and sysctl rules' {
         $m = (Get-Id (Invoke-Rules @{ Kernel = (New-Kernel @{ 'net.mptcp.enabled' = '0' }) }) 'MptcpDisabled')[0]
         $m.Severity | Should -Be 'Error'
         $m.Remediation | Should -Match 'sysctl -w net.mptcp.enabled=1'
-        $m.Repair | Should -Be 'EnableMptcp'
+        $m.Repair.Count | Should -Be 1
+        $m.Repair[0].Kind | Should -Be 'SetSysctl'
+        $m.Repair[0].Name | Should -Be 'net.mptcp.enabled'
+        $m.Repair[0].Value | Should -Be '1'
+        $m.Repair[0].Persistent | Should -BeTrue
+        $m.SafeToRepair | Should -BeTrue
+        $m.Remediation | Should -Be $m.Repair[0].Command
         $m.Evidence[0].Enabled | Should -BeFalse
     }
 
     It 'ObsoleteSysctlKey and SysctlNotPersistent from the persistent files, with file and line' {
         $old = [MptcpTools.Kernel.PersistentSysctlSetting]::new('net.mptcp.mptcp_enabled', '1', '/etc/sysctl.conf', 12, $false, 1)
         $off = [MptcpTools.Kernel.PersistentSysctlSetting]::new('net.mptcp.enabled', '0', '/etc/sysctl.d/99-local.conf', 3, $false, 0)
-        $persistent = [MptcpTools.Kernel.SysctlPersistence]::new
         $k = [MptcpTools.Kernel.MptcpKernelState]::Create('6.18.0', $true, $null, (New-Sysctls), $null, $null, [MptcpTools.Kernel.PersistentSysctlSetting[]]@($off, $old), [string[]]@())
         # Create marks ExistsInKernel; Effective is what SysctlPersistence.Read sets: the last one of each key wins.
         $k.Persistent | ForEach-Object { $_.GetType().GetProperty('Effective').SetValue($_, $true) }
@@ -111,28 +134,47 @@ Describe 'Path-manager rules' {
 Describe 'Daemon, NetworkManager, firewall and routing rules' {
     BeforeAll {
         function New-Daemon([hashtable] $H) {
-            $base = @{ Installed = $true; Running = $false; Source = 'systemd'; UnitName = 'mptcp.service'; ActiveState = 'inactive'; SubState = 'dead'; UnitFileState = 'disabled'; Agreement = 'Agree'; AgreementDetail = 'ok' }
+            $base = @{ Installed = $true; Running = $false; Source = 'systemd'; UnitName = 'mptcp.service'; ActiveState = 'inactive'; SubState = 'dead'; UnitFileState = 'disabled' }
             foreach ($k in $H.Keys) { $base[$k] = $H[$k] }
             [MptcpTools.Host.MptcpDaemonStatus]$base
         }
         function New-Problem([string] $Kind, [int] $Line) { [MptcpTools.Host.MptcpdConfigProblem]::new($Kind, '/etc/mptcpd/mptcpd.conf', $Line, 'x') }
+        function New-Rule([hashtable] $H) {
+            $base = @{ Source = 'nftables'; Family = 'inet'; Table = 't'; Chain = 'input'; Handle = 4; Position = 1; Text = 'x' }
+            foreach ($k in $H.Keys) { $base[$k] = $H[$k] }
+            [MptcpTools.Host.FirewallRule]$base
+        }
+        function New-Ruleset($Rules = @(), $Chains = @(), $ReversePath = @()) {
+            $set = [MptcpTools.Host.FirewallRuleset]::new()
+            foreach ($r in $Rules) { $set.Rules.Add($r) }
+            foreach ($c in $Chains) { $set.Chains.Add($c) }
+            foreach ($p in $ReversePath) { $set.ReversePathFilters.Add($p) }
+            $set
+        }
+        function New-Routes([string] $Dev) {
+            $route = [MptcpTools.Kernel.RouteLookup]::new([ipaddress]'203.0.113.2', [ipaddress]'198.51.100.2', 3, $Dev, [ipaddress]'198.51.100.1', $null, 100)
+            [MptcpTools.Diagnosis.RoutingFacts]@{ Routes = [MptcpTools.Diagnosis.EndpointRoute[]]@([MptcpTools.Diagnosis.EndpointRoute]::new(1, [ipaddress]'198.51.100.2', [ipaddress]'203.0.113.2', $route)) }
+        }
+        $onEth1 = [MptcpTools.Kernel.InterfaceAddress[]]@([MptcpTools.Kernel.InterfaceAddress]::new([ipaddress]'198.51.100.2', 24, 3, 'eth1'))
+        $userspace = New-Kernel @{ 'net.mptcp.path_manager' = 'userspace'; 'net.mptcp.pm_type' = '1' }
+        $inputDrop = [MptcpTools.Host.FirewallChain]::new('nftables', 'inet', 't', 'input', 'input', 'drop')
     }
 
     It '<Id>' -ForEach @(
-        @{ Id = 'UserspacePmWithoutDaemon'; Facts = { @{ Daemon = (New-Daemon @{ Agreement = 'UserspacePmWithoutDaemon' }) } } }
-        @{ Id = 'DaemonWithKernelPm'; Facts = { @{ Daemon = (New-Daemon @{ Agreement = 'DaemonWithKernelPm'; Running = $true }) } } }
+        @{ Id = 'UserspacePmWithoutDaemon'; Facts = { @{ Kernel = $userspace; Daemon = (New-Daemon @{}) } } }
+        @{ Id = 'DaemonWithKernelPm'; Facts = { @{ Daemon = (New-Daemon @{ Running = $true; ActiveState = 'active'; SubState = 'running'; PathManagerPlugin = 'sspi' }) } } }
         @{ Id = 'DaemonNotRunning'; Facts = { @{ Daemon = (New-Daemon @{ UnitFileState = 'enabled'; ActiveState = 'failed'; LastExitStatus = 1 }) } } }
         @{ Id = 'DaemonConfigInvalid'; Facts = { @{ Daemon = (New-Daemon @{ Problems = [MptcpTools.Host.MptcpdConfigProblem[]]@(New-Problem 'UnknownKey' 5) }) } } }
         @{ Id = 'DaemonPluginMissing'; Facts = { @{ Daemon = (New-Daemon @{ Problems = [MptcpTools.Host.MptcpdConfigProblem[]]@(New-Problem 'PluginMissing' 4) }) } } }
         @{ Id = 'NetworkManagerMptcpDisabled'; Facts = { @{ NetworkManager = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@([MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'up2'; Devices = [string[]]@('eth1'); RawFlags = 1 }) } } }
-        @{ Id = 'NetworkManagerManagesEndpoints'; Facts = { @{ NetworkManager = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@([MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'up2'; Devices = [string[]]@('eth1'); RawFlags = 0; ManagesEndpoints = $true }) } } }
-        @{ Id = 'FirewallDropsMptcpOption'; Facts = { @{ Firewall = [MptcpTools.Host.FirewallRuleFinding[]]@([MptcpTools.Host.FirewallRuleFinding]@{ Source = 'nftables'; Rule = 'tcp option mptcp exists drop'; Effect = 'DropsMptcpOption'; Remediation = 'Delete the rule: nft delete rule inet t input handle 4' }) } } }
-        @{ Id = 'FirewallStripsMptcpOption'; Facts = { @{ Firewall = [MptcpTools.Host.FirewallRuleFinding[]]@([MptcpTools.Host.FirewallRuleFinding]@{ Source = 'iptables'; Rule = '-j TCPOPTSTRIP'; Effect = 'StripsMptcpOption'; Remediation = 'x' }) } } }
-        @{ Id = 'FirewallBlocksSubflowPath'; Facts = { @{ Firewall = [MptcpTools.Host.FirewallRuleFinding[]]@([MptcpTools.Host.FirewallRuleFinding]@{ Source = 'nftables'; Rule = 'iifname eth0 tcp dport 5201 accept'; Effect = 'BlocksSubflowPath'; Remediation = 'x' }) } } }
-        @{ Id = 'StrictReversePathFilter'; Facts = { @{ Firewall = [MptcpTools.Host.FirewallRuleFinding[]]@([MptcpTools.Host.FirewallRuleFinding]@{ Source = 'sysctl'; Rule = 'net.ipv4.conf.eth1.rp_filter = 1 (all = 0)'; Effect = 'StrictReversePath'; Remediation = 'x' }) } } }
-        @{ Id = 'FirewallRuleUnjudged'; Facts = { @{ Firewall = [MptcpTools.Host.FirewallRuleFinding[]]@([MptcpTools.Host.FirewallRuleFinding]@{ Source = 'iptables'; Rule = '-m u32'; Effect = 'Unjudged'; Remediation = 'x' }) } } }
-        @{ Id = 'MissingSourceRoute'; Facts = { @{ Routing = [MptcpTools.Diagnosis.MptcpRoutingResult[]]@([MptcpTools.Diagnosis.MptcpRoutingResult]@{ EndpointId = 1; Status = 'MissingSourceRoute'; OutputInterface = 'eth0'; Interface = 'eth1'; Remediation = 'ip rule add' }) } } }
-        @{ Id = 'EndpointAddressMissing'; Facts = { @{ Routing = [MptcpTools.Diagnosis.MptcpRoutingResult[]]@([MptcpTools.Diagnosis.MptcpRoutingResult]@{ EndpointId = 1; Status = 'AddressMissing'; Remediation = 'Remove-MptcpEndpoint -Id 1' }) } } }
+        @{ Id = 'NetworkManagerManagesEndpoints'; Facts = { @{ NetworkManager = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@([MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'up2'; Devices = [string[]]@('eth1'); RawFlags = 0 }) } } }
+        @{ Id = 'FirewallDropsMptcpOption'; Facts = { @{ Firewall = (New-Ruleset @(New-Rule @{ Text = 'tcp option mptcp exists drop'; Verdict = 'drop'; MatchesMptcpOption = $true })) } } }
+        @{ Id = 'FirewallStripsMptcpOption'; Facts = { @{ Firewall = (New-Ruleset @(New-Rule @{ Source = 'iptables'; Family = 'ip'; Table = 'mangle'; Chain = 'OUTPUT'; Handle = $null; Line = 3; Text = '-A OUTPUT -p tcp -j TCPOPTSTRIP --strip-options 30'; Arguments = [string[]]@('-p', 'tcp', '-j', 'TCPOPTSTRIP', '--strip-options', '30'); Verdict = 'tcpoptstrip'; StripsMptcpOption = $true })) } } }
+        @{ Id = 'FirewallBlocksSubflowPath'; Facts = { @{ Request = [MptcpTools.Diagnosis.DiagnosisRequest]@{ Port = 5201 }; Firewall = (New-Ruleset @(New-Rule @{ Text = 'iifname eth0 tcp dport 5201 accept'; Verdict = 'accept'; InputInterface = 'eth0'; DestinationPorts = [MptcpTools.Host.PortRange[]]@([MptcpTools.Host.PortRange]::new(5201, 5201)) }) @($inputDrop)) } } }
+        @{ Id = 'StrictReversePathFilter'; Facts = { @{ Firewall = (New-Ruleset -ReversePath @([MptcpTools.Host.ReversePathFilterSetting]::new('all', 0), [MptcpTools.Host.ReversePathFilterSetting]::new('eth1', 1))) } } }
+        @{ Id = 'FirewallRuleUnjudged'; Facts = { @{ Firewall = (New-Ruleset @(New-Rule @{ Source = 'iptables'; Text = '-A INPUT -m u32 --u32 x -j DROP'; Verdict = 'drop'; OpaqueMatch = 'u32' })) } } }
+        @{ Id = 'MissingSourceRoute'; Facts = { @{ Routing = (New-Routes 'eth0'); Addresses = $onEth1 } } }
+        @{ Id = 'EndpointAddressMissing'; Facts = { @{ Routing = (New-Routes 'eth1'); Addresses = [MptcpTools.Kernel.InterfaceAddress[]]@() } } }
     ) {
         $f = Invoke-Rules (& $Facts)
         $hit = Get-Id $f $Id
@@ -141,28 +183,68 @@ Describe 'Daemon, NetworkManager, firewall and routing rules' {
         $hit[0].Remediation | Should -Not -BeNullOrEmpty
         @($f | Where-Object { "$($_.Severity)" -ne 'Passed' }).Id | Should -Be @($Id) -Because 'only this fault was injected'
     }
+
+    It 'judges the daemon against the kernel''s path manager, and shows it in the evidence' {
+        $hit = Get-Id (Invoke-Rules @{ Kernel = $userspace; Daemon = (New-Daemon @{}) }) 'UserspacePmWithoutDaemon'
+        $hit[0].Evidence[0].KernelPathManager | Should -Be 'userspace'
+        $hit[0].Evidence[0].Agreement | Should -Be 'UserspacePmWithoutDaemon'
+        $hit[0].Repair[0].Kind | Should -Be 'StartUnit'
+        $hit[0].Repair[0].Unit | Should -Be 'mptcp.service'
+    }
+
+    It 'carries firewall deletions as records: nft by handle, iptables by its exact arguments, neither safe to automate' {
+        $prev = New-Rule @{ Handle = 2; Position = 1; Text = 'ct state established accept'; Verdict = 'accept' }
+        $drop = New-Rule @{ Handle = 7; Position = 2; Text = 'tcp option mptcp exists drop comment "no mptcp"'; Verdict = 'drop'; MatchesMptcpOption = $true }
+        $nft = (Get-Id (Invoke-Rules @{ Firewall = (New-Ruleset @($prev, $drop)) }) 'FirewallDropsMptcpOption')[0].Repair[0]
+        $nft.Kind | Should -Be 'DeleteNftablesRule'
+        $nft.Handle | Should -Be 7
+        $nft.SafeToAutomate | Should -BeFalse
+        $nft.Command | Should -Be 'nft delete rule inet t input handle 7'
+        $nft.Undo | Should -Be 'nft add rule inet t input position 2 ''tcp option mptcp exists drop comment "no mptcp"'''
+        $spec = [string[]]@('-p', 'tcp', '-m', 'comment', '--comment', 'allow "mptcp" it''s', '-m', 'tcp', '--tcp-option', '30', '-j', 'DROP')
+        $ipt = New-Rule @{ Source = 'iptables'; Family = 'ip'; Table = 'filter'; Chain = 'OUTPUT'; Handle = $null; Position = 3; Arguments = $spec; Verdict = 'drop'; MatchesMptcpOption = $true }
+        $r = (Get-Id (Invoke-Rules @{ Firewall = (New-Ruleset @($ipt)) }) 'FirewallDropsMptcpOption')[0].Repair[0]
+        $r.Arguments | Should -Be $spec
+        $r.Command | Should -BeLike 'iptables-nft -t filter -D OUTPUT -p tcp -m comment --comment *'
+        $r.Undo | Should -BeLike 'iptables-nft -t filter -I OUTPUT 3 -p tcp *'
+        # The rendered command, read by a shell, gives back exactly the arguments of the record.
+        $echoed = & sh -c ('printf ''%s\n'' ' + ($r.Command -replace '^iptables-nft -t filter -D OUTPUT ', ''))
+        $echoed | Should -Be $spec
+    }
 }
 
 Describe 'Application, probe and capture rules' {
-    It 'ApplicationNotUsingMptcp carries the application''s own remediation' {
-        $app = [MptcpTools.Diagnosis.MptcpApplicationReport]@{ ProcessId = 7; Name = 'iperf3'; TcpSockets = 2; UsesMptcp = $false; Remediation = 'mptcpize run iperf3 -c x' }
-        $hit = Get-Id (Invoke-Rules @{ Applications = [MptcpTools.Diagnosis.MptcpApplicationReport[]]@($app) }) 'ApplicationNotUsingMptcp'
-        $hit[0].Remediation | Should -Be 'mptcpize run iperf3 -c x'
+    BeforeAll {
+        function New-Outcome([hashtable] $Counters = @{}, [int] $ConnectErrno = 0, [bool] $IsMptcp = $false) {
+            $d = [Collections.Generic.Dictionary[string, long]]::new()
+            foreach ($k in $Counters.Keys) { $d[$k] = $Counters[$k] }
+            [MptcpTools.Diagnosis.PeerProbe]::new('203.0.113.2', [MptcpTools.Kernel.ProbeOutcome]@{ RemoteAddress = [ipaddress]'203.0.113.2'; Port = 5201; ConnectErrno = $ConnectErrno; IsMptcp = $IsMptcp; CounterDeltas = $d })
+        }
     }
 
-    It '<Id> from a probe that ended <Reason>' -ForEach @(
-        @{ Id = 'PeerNotMptcpCapable'; Reason = 'PeerNotMptcpCapable' }
-        @{ Id = 'MptcpSynDropped'; Reason = 'SynDropped' }
-        @{ Id = 'PeerUnreachable'; Reason = 'ConnectFailed' }
+    It 'ApplicationNotUsingMptcp carries the application''s own remediation' {
+        $p = [MptcpTools.Kernel.ProcessFacts]@{ ProcessId = 7; Name = 'iperf3'; CommandLine = 'iperf3 -c x'; TcpSockets = 2 }
+        $hit = Get-Id (Invoke-Rules @{ Processes = [MptcpTools.Kernel.ProcessFacts[]]@($p) }) 'ApplicationNotUsingMptcp'
+        $hit[0].Remediation | Should -Be 'This iperf3 has no MPTCP switch: run it under mptcpize (package mptcpize): mptcpize run iperf3 -c x'
+        $hit[0].Evidence[0].ProcessId | Should -Be 7
+    }
+
+    It '<Id> from a probe whose counters say <Reason>' -ForEach @(
+        @{ Id = 'PeerNotMptcpCapable'; Reason = 'fallback at the SYN-ACK'; Counters = @{ MPCapableSYNTX = 1; MPCapableFallbackSYNACK = 1 }; Errno = 0 }
+        @{ Id = 'MptcpSynDropped'; Reason = 'SYNs dropped'; Counters = @{ MPCapableSYNTX = 3; MPCapableSYNTXDrop = 2 }; Errno = 0 }
+        @{ Id = 'PeerUnreachable'; Reason = 'connection refused'; Counters = @{}; Errno = 111 }
+        @{ Id = 'FallbackAfterHandshake'; Reason = 'fallback after the handshake'; Counters = @{ MPCapableSYNACKRX = 1; DSSCorruptionFallback = 1 }; Errno = 0 }
     ) {
-        $probe = [MptcpTools.Diagnosis.MptcpConnectivityResult]@{ ComputerName = '203.0.113.2'; Port = 5201; FallbackReason = $Reason }
-        (Get-Id (Invoke-Rules @{ Probe = $probe }) $Id).Count | Should -Be 1
+        $f = Invoke-Rules @{ Probe = (New-Outcome $Counters $Errno) }
+        (Get-Id $f $Id).Count | Should -Be 1
+        (Get-Id $f $Id)[0].Evidence[0].FallbackReason | Should -Not -Be 'None'
     }
 
     It 'JoinNotAnswered from a probe whose joins got no SYN-ACK' {
-        $d = [Collections.Generic.Dictionary[string, long]]::new(); $d['MPJoinSynTx'] = 2; $d['MPJoinSynAckRx'] = 0
-        $probe = [MptcpTools.Diagnosis.MptcpConnectivityResult]@{ ComputerName = 'p'; Port = 1; MptcpNegotiated = $true; FallbackReason = 'None'; CounterDeltas = $d }
-        (Get-Id (Invoke-Rules @{ Probe = $probe }) 'JoinNotAnswered')[0].Summary | Should -Match '2 of 2'
+        $probe = New-Outcome @{ MPCapableSYNTX = 1; MPJoinSynTx = 2; MPJoinSynAckRx = 0 } 0 $true
+        $hit = Get-Id (Invoke-Rules @{ Probe = $probe }) 'JoinNotAnswered'
+        $hit[0].Summary | Should -Match '2 of 2'
+        $hit[0].Component | Should -Be 'Capture'
     }
 
     It 'PlainTcpOnly from a capture whose connections never offered MPTCP (corpus: mptcp-dss-oobr)' {
@@ -172,10 +254,154 @@ Describe 'Application, probe and capture rules' {
         (Get-Id (Invoke-Rules @{ Capture = $mptcp }) 'PlainTcpOnly').Count | Should -Be 0
     }
 
-    It 'CheckUnavailable for each check that could not run, with the reason' {
-        $u = [System.ValueTuple[string, string][]]@([System.ValueTuple[string, string]]::new('firewall (nftables)', 'Operation not permitted'))
+    It 'CheckUnavailable for each check that could not run, with the reason and the component' {
+        $u = [MptcpTools.Diagnosis.UnavailableCheck[]]@([MptcpTools.Diagnosis.UnavailableCheck]::new('Firewall', 'firewall (nftables)', 'Operation not permitted'))
         $hit = Get-Id (Invoke-Rules @{ Unavailable = $u }) 'CheckUnavailable'
-        $hit[0].Component | Should -Be 'firewall (nftables)'
+        $hit[0].Component | Should -Be 'Firewall'
+        $hit[0].Summary | Should -Be 'The firewall (nftables) check could not run.'
         $hit[0].Detail | Should -Be 'Operation not permitted'
+        $hit[0].Remediation | Should -Be 'Run the diagnosis as root.'
+    }
+}
+
+Describe 'Capture rules from facts read back from JSON' {
+    It 'JoinRejected and JoinNotAnswered from joins the capture saw refused and unanswered' {
+        $json = @{
+            Capture = @(@{
+                Id = 0; Outcome = 'Mptcp'; Version = 1; ClientAddress = '192.0.2.2'; ClientPort = 40000; ServerAddress = '203.0.113.2'; ServerPort = 5201
+                Subflows = @(
+                    @{ Initial = $true; ClientAddress = '192.0.2.2'; ClientPort = 40000; ServerAddress = '203.0.113.2'; ServerPort = 5201; Outcome = 'Established'; Established = $true }
+                    @{ Initial = $false; ClientAddress = '198.51.100.2'; ClientPort = 40001; ServerAddress = '203.0.113.2'; ServerPort = 5201; Outcome = 'JoinRefused'; ResetReason = 'AdministrativelyProhibited' }
+                    @{ Initial = $false; ClientAddress = '198.51.100.2'; ClientPort = 40002; ServerAddress = '203.0.113.2'; ServerPort = 5201; Outcome = 'SynUnanswered' })
+            })
+        } | ConvertTo-Json -Depth 6
+        $facts = [MptcpTools.Diagnosis.HostFacts]::FromJson($json)
+        $facts.Capture[0].Subflows[1].Outcome | Should -Be 'JoinRefused'
+        $f = Invoke-Rules @{ Kernel = (New-Kernel); Capture = $facts.Capture }
+        (Get-Id $f 'JoinRejected')[0].Summary | Should -Be 'The peer refused the join from 198.51.100.2 to 203.0.113.2:5201 (AdministrativelyProhibited).'
+        (Get-Id $f 'JoinNotAnswered')[0].Summary | Should -Match '198.51.100.2:40002'
+        (Get-Id $f 'PlainTcpOnly').Count | Should -Be 0
+    }
+}
+
+Describe 'Repair records' {
+    BeforeAll {
+        function Get-Properties($Object) { $h = @{}; foreach ($p in $Object.PSObject.Properties) { $h[$p.Name] = $p.Value }; $h }
+        function Restore([hashtable] $H) { [MptcpTools.Diagnosis.MptcpRepair]::FromProperties([Func[string, object]] { param($n) $H[$n] }.GetNewClosure()) }
+        $records = @(
+            [MptcpTools.Diagnosis.SysctlRepair]@{ FindingId = 'MptcpDisabled'; Name = 'net.mptcp.enabled'; Value = '1'; Persistent = $true; Before = '0' }
+            [MptcpTools.Diagnosis.LimitRepair]@{ FindingId = 'SubflowLimitZero'; Subflows = 2; AddAddrAccepted = 2; Before = 'subflows 0 add_addr_accepted 0' }
+            [MptcpTools.Diagnosis.EndpointRepair]@{ FindingId = 'NoSubflowEndpoints'; Address = '198.51.100.2'; Interface = 'eth1'; Flags = 'Subflow' }
+            [MptcpTools.Diagnosis.UnitRepair]@{ FindingId = 'DaemonNotRunning'; Unit = 'mptcp.service' }
+            [MptcpTools.Diagnosis.ReversePathFilterRepair]@{ FindingId = 'StrictReversePathFilter'; Interface = 'eth0.100'; Value = 2; AlsoAll = $true; Before = 1; AllBefore = 1 }
+            [MptcpTools.Diagnosis.NftablesRuleRepair]@{ FindingId = 'FirewallDropsMptcpOption'; Family = 'inet'; Table = 'f w'; Chain = 'out'; Handle = 12; Rule = 'tcp option mptcp exists drop'; AfterHandle = 3 }
+            [MptcpTools.Diagnosis.IptablesRuleRepair]@{ FindingId = 'FirewallStripsMptcpOption'; Source = 'ip6tables-legacy'; Table = 'mangle'; Chain = 'FORWARD'; Arguments = [string[]]@('-m', 'comment', '--comment', 'a "b"', '-j', 'TCPOPTSTRIP', '--strip-options', '30'); Position = 2 }
+        )
+    }
+
+    It '<_.Kind> is rebuilt from its properties alone, with the same command and undo' -ForEach $records {
+        $copy = Restore (Get-Properties $_)
+        $copy.GetType() | Should -Be $_.GetType()
+        $copy.Command | Should -Be $_.Command
+        $copy.Undo | Should -Be $_.Undo
+        $copy.Identity | Should -Be $_.Identity
+        $copy.FindingId | Should -Be $_.FindingId
+    }
+
+    It 'survives Export-Clixml and Import-Clixml inside a finding' {
+        $finding = [MptcpTools.Diagnosis.MptcpFinding]@{ Id = 'FirewallStripsMptcpOption'; Severity = 'Error'; Component = 'Firewall'; Repair = [MptcpTools.Diagnosis.MptcpRepair[]]@($records) }
+        $file = Join-Path $TestDrive 'finding.xml'
+        $finding | Export-Clixml $file
+        $back = Import-Clixml $file
+        $back.PSObject.TypeNames[0] | Should -Be 'Deserialized.MptcpTools.Diagnosis.MptcpFinding'
+        $restored = @($back.Repair | ForEach-Object { Restore (Get-Properties $_) })
+        $restored.Count | Should -Be $records.Count
+        for ($i = 0; $i -lt $records.Count; $i++) { $restored[$i].Command | Should -Be $records[$i].Command }
+        $restored[6].Arguments | Should -Be $records[6].Arguments
+    }
+
+    It 'is safe to automate by its kind, whatever its properties say' {
+        $h = Get-Properties $records[5]; $h.SafeToAutomate = $true
+        (Restore $h).SafeToAutomate | Should -BeFalse
+        ($records | Where-Object SafeToAutomate).Kind | Should -Be @('SetSysctl', 'SetLimits', 'AddEndpoint', 'StartUnit')
+        ($records | Where-Object Irreversible).Kind | Should -Be @('DeleteNftablesRule', 'DeleteIptablesRule')
+    }
+
+    It 'refuses <Case>' -ForEach @(
+        @{ Case = 'an unknown kind'; H = @{ Kind = 'RunCommand'; Command = 'nft -f /tmp/x.nft' } }
+        @{ Case = 'a kind given as a number'; H = @{ Kind = '0'; Name = 'x'; Value = '1' } }
+        @{ Case = 'no kind'; H = @{ Command = 'nft -f /tmp/x.nft' } }
+        @{ Case = 'a handle that is not a number'; H = @{ Kind = 'DeleteNftablesRule'; Family = 'inet'; Table = 't'; Chain = 'c'; Handle = '4; nft -f /tmp/x' } }
+        @{ Case = 'an iptables rule without arguments'; H = @{ Kind = 'DeleteIptablesRule'; Source = 'iptables'; Table = 'filter'; Chain = 'INPUT'; Position = 1 } }
+    ) {
+        $e = { Restore $H } | Should -Throw -PassThru
+        $e.Exception.InnerException | Should -BeOfType ([MptcpTools.Diagnosis.InvalidRepairException])
+    }
+
+    It 'renders a VLAN interface''s rp_filter in the slash form sysctl reads' {
+        $records[4].SysctlName | Should -Be 'net/ipv4/conf/eth0.100/rp_filter'
+        $records[4].Command | Should -Be 'sysctl -w net/ipv4/conf/eth0.100/rp_filter=2 net.ipv4.conf.all.rp_filter=2'
+        [MptcpTools.Kernel.ProcFiles]::SysctlPath('net/ipv4/conf/eth0.100/rp_filter') | Should -Be '/proc/sys/net/ipv4/conf/eth0.100/rp_filter'
+        [MptcpTools.Kernel.ProcFiles]::SysctlPath('net.ipv4.conf.eth1.rp_filter') | Should -Be '/proc/sys/net/ipv4/conf/eth1/rp_filter'
+    }
+
+    It 'quotes for the shell what the shell would change' {
+        $records[5].Command | Should -Be 'nft delete rule inet ''f w'' out handle 12'
+        [MptcpTools.Diagnosis.ShellText]::Quote('it''s') | Should -Be '''it''\''''s'''
+        [MptcpTools.Diagnosis.ShellText]::Quote('8,30') | Should -Be '8,30'
+    }
+
+    It 'shares one change between findings that need the same one (limits, MPTCP on)' {
+        $f = Invoke-Rules @{ Kernel = (New-Kernel @{ 'net.mptcp.enabled' = '0' } -Subflows 0 -Accepted 0) }
+        $limits = @($f | ForEach-Object { $_.Repair } | Where-Object Kind -eq 'SetLimits')
+        $limits.Count | Should -Be 2
+        @($limits.Identity | Select-Object -Unique).Count | Should -Be 1
+        $limits[0].Subflows | Should -Be 2
+        $limits[0].AddAddrAccepted | Should -Be 2
+    }
+
+    It 'offers an endpoint only for an address routed out of its own interface' {
+        $candidates = [MptcpTools.Diagnosis.EndpointCandidate[]]@(
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'198.51.100.2', 'eth1', 'eth0', 'eth1')
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'2001:db8:2::2', 'eth1', 'eth0', 'eth0'))
+        $hit = Get-Id (Invoke-Rules @{ Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(); EndpointCandidates = $candidates }) 'NoSubflowEndpoints'
+        $hit[0].Repair.Count | Should -Be 1
+        $hit[0].Repair[0].Address | Should -Be '198.51.100.2'
+        $hit[0].Repair[0].Command | Should -Be 'ip mptcp endpoint add 198.51.100.2 dev eth1 subflow'
+        $hit[0].Remediation | Should -Match 'ip mptcp endpoint add 198.51.100.2 dev eth1 subflow'
+    }
+}
+
+Describe 'Facts as JSON, judged elsewhere' {
+    It 'reads back every part the rules judge, and the judgment is the same' {
+        $k = [MptcpTools.Kernel.MptcpKernelState]::Create('6.18.0', $true, $null, (New-Sysctls @{ 'net.mptcp.enabled' = '0' }), [MptcpTools.Kernel.MptcpLimit]::new(0, 0), 1,
+            [MptcpTools.Kernel.PersistentSysctlSetting[]]@([MptcpTools.Kernel.PersistentSysctlSetting]::new('net.mptcp.mptcp_enabled', '1', '/etc/sysctl.conf', 12, $false, 1)), [string[]]@('note'))
+        $rules = [MptcpTools.Host.FirewallRuleset]::new()
+        $rules.Rules.Add([MptcpTools.Host.FirewallRule]@{ Source = 'iptables'; Family = 'ip'; Table = 'filter'; Chain = 'OUTPUT'; Position = 1; Text = '-A OUTPUT x'; Arguments = [string[]]@('-m', 'comment', '--comment', 'a b'); Verdict = 'drop'; MatchesMptcpOption = $true; DestinationPorts = [MptcpTools.Host.PortRange[]]@([MptcpTools.Host.PortRange]::new(1, 2)) })
+        $rules.ReversePathFilters.Add([MptcpTools.Host.ReversePathFilterSetting]::new('eth1', 1))
+        $capture = [MptcpTools.Packets.MptcpConnectionSummary[]]@(Read-MptcpCapture -LiteralPath (Join-Path $corpusDir 'mptcp-v1.pcap') -Summary)
+        $facts = [MptcpTools.Diagnosis.HostFacts]@{
+            Request = [MptcpTools.Diagnosis.DiagnosisRequest]@{ Port = 5201; ProcessNames = [string[]]@('iperf*') }
+            Kernel = $k; Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(New-Endpoint '198.51.100.2')
+            Addresses = [MptcpTools.Kernel.InterfaceAddress[]]@([MptcpTools.Kernel.InterfaceAddress]::new([ipaddress]'2001:db8:2::2', 64, 3, 'eth1'))
+            Daemon = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Source = 'systemd'; UnitName = 'mptcp.service'; UnitFileState = 'enabled'; ActiveState = 'failed'; Problems = [MptcpTools.Host.MptcpdConfigProblem[]]@([MptcpTools.Host.MptcpdConfigProblem]::new('UnknownKey', '/etc/mptcpd/mptcpd.conf', 3, 'x')) }
+            NetworkManager = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@([MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'a b'; Devices = [string[]]@('eth1'); RawFlags = 1 })
+            Firewall = $rules
+            Processes = [MptcpTools.Kernel.ProcessFacts[]]@([MptcpTools.Kernel.ProcessFacts]@{ ProcessId = 9; Name = 'iperf3'; TcpSockets = 1; CommandLine = 'iperf3 -c x' })
+            Capture = $capture
+            Unavailable = [MptcpTools.Diagnosis.UnavailableCheck[]]@([MptcpTools.Diagnosis.UnavailableCheck]::new('Daemon', 'mptcpd', 'no bus'))
+        }
+        $json = $facts.ToJson()
+        $back = [MptcpTools.Diagnosis.HostFacts]::FromJson($json)
+        $back.ToJson() | Should -Be $json
+        $back.Kernel.Limits.Subflows | Should -Be 0
+        $back.Kernel.Persistent[0].File | Should -Be '/etc/sysctl.conf'
+        $back.Capture[0].Subflows.Count | Should -Be $capture[0].Subflows.Count
+        $back.Capture[0].ClientAddress | Should -Be $capture[0].ClientAddress
+        $back.Firewall.Rules[0].Arguments | Should -Be @('-m', 'comment', '--comment', 'a b')
+        $direct = [MptcpTools.Diagnosis.DiagnosisRules]::Evaluate($facts) | ForEach-Object { "$($_.Severity) $($_.Id) $($_.Summary) $($_.Repair.Command)" }
+        $judged = [MptcpTools.Diagnosis.DiagnosisRules]::Evaluate($back) | ForEach-Object { "$($_.Severity) $($_.Id) $($_.Summary) $($_.Repair.Command)" }
+        $judged | Should -Be $direct
+        @($direct | Where-Object { $_ -notlike 'Passed*' }).Count | Should -BeGreaterThan 8
     }
 }

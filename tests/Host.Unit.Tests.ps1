@@ -88,9 +88,11 @@ Describe 'NetworkManager mptcp-flags' {
         @{ Raw = 0x26; Sysctl = $false; Meaning = 'enabled, also-without-sysctl, subflow'; Manages = $true }
         @{ Raw = 0x92; Sysctl = $true; Meaning = 'enabled, signal, fullmesh'; Manages = $true }
     ) {
-        $r = [MptcpTools.Host.NetworkManagerMptcpSetting]::Interpret($Raw, $Sysctl)
-        $r.Item1 | Should -BeLike $Meaning
-        $r.Item2 | Should -Be $Manages
+        [MptcpTools.Host.NetworkManagerMptcpSetting]::Describe($Raw) | Should -BeLike $Meaning
+        $r = [MptcpTools.Diagnosis.NetworkManagerJudge]::Assess([MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'c'; RawFlags = $Raw }, $Sysctl)
+        $r.ManagesEndpoints | Should -Be $Manages
+        $r.Meaning | Should -BeLike $Meaning
+        $r.Detail | Should -Not -BeNullOrEmpty
     }
 }
 
@@ -99,7 +101,12 @@ Describe 'Firewall rules from real nft output' {
         $json = Get-Content -Raw (Join-Path $fixtures 'nft-ruleset.json')
         $text = Get-Content -Raw (Join-Path $fixtures 'nft-ruleset.txt')
         $none = [Collections.Generic.HashSet[string]]::new()
-        $found = [MptcpTools.Host.Firewall]::JudgeNftables($json, $text, 5201, [string[]]@('eth0', 'eth1'), $none)
+        function Invoke-Judge($Json, $Text, $Port, [string[]] $Interfaces, $Skip) {
+            $parsed = [MptcpTools.Host.NftablesRuleset]::Parse($Json, $Text, $Skip)
+            $set = [MptcpTools.Host.FirewallRuleset]::new(); $set.Chains.AddRange($parsed.Item1); $set.Rules.AddRange($parsed.Item2)
+            [MptcpTools.Diagnosis.FirewallJudge]::Judge($set, $Port, $Interfaces)
+        }
+        $found = Invoke-Judge $json $text 5201 @('eth0', 'eth1') $none
         function Get-ByHandle([long] $h) { @($found | Where-Object Handle -eq $h) }
     }
 
@@ -107,6 +114,9 @@ Describe 'Firewall rules from real nft output' {
         (Get-ByHandle 9).Effect | Should -Be 'DropsMptcpOption'
         (Get-ByHandle 9).Rule | Should -Be 'tcp option mptcp exists drop'
         (Get-ByHandle 9).Remediation | Should -Be 'Delete the rule: nft delete rule inet filter forward handle 9'
+        (Get-ByHandle 9).Severity | Should -Be 'Error'
+        (Get-ByHandle 9).Repair.Kind | Should -Be 'DeleteNftablesRule'
+        (Get-ByHandle 9).Repair.Handle | Should -Be 9
         (Get-ByHandle 7).Effect | Should -Be 'DropsMptcpOption'
         (Get-ByHandle 7).Detail | Should -Match 'subtype 1'
     }
@@ -132,19 +142,24 @@ Describe 'Firewall rules from real nft output' {
 
     It 'does not judge tables that iptables-nft made (they are read through iptables-save)' {
         $skip = [Collections.Generic.HashSet[string]]::new(); $null = $skip.Add('inet/filter')
-        [MptcpTools.Host.Firewall]::JudgeNftables($json, $text, 5201, $noInterfaces, $skip).Count | Should -Be 0
+        @(Invoke-Judge $json $text 5201 $noInterfaces $skip).Count | Should -Be 0
     }
 
     It 'finds nothing in a clean ruleset' {
         $clean = '{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"table": {"family": "inet", "name": "t", "handle": 1}}, {"chain": {"family": "inet", "table": "t", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}]}'
-        [MptcpTools.Host.Firewall]::JudgeNftables($clean, '', 5201, $noInterfaces, $none).Count | Should -Be 0
+        @(Invoke-Judge $clean '' 5201 $noInterfaces $none).Count | Should -Be 0
     }
 }
 
 Describe 'Firewall rules from real iptables-nft-save output' {
     BeforeAll {
         $save = Get-Content -Raw (Join-Path $fixtures 'iptables-nft-save.txt')
-        $found = [MptcpTools.Host.Firewall]::JudgeIptablesSave($save, 'iptables', 'ip', 5201, [string[]]@('eth0', 'eth1'))
+        function Invoke-Judge([string] $Text, $Port, [string[]] $Interfaces) {
+            $parsed = [MptcpTools.Host.IptablesSave]::Parse($Text, 'iptables', 'ip')
+            $set = [MptcpTools.Host.FirewallRuleset]::new(); $set.Chains.AddRange($parsed.Item1); $set.Rules.AddRange($parsed.Item2)
+            [MptcpTools.Diagnosis.FirewallJudge]::Judge($set, $Port, $Interfaces)
+        }
+        $found = Invoke-Judge $save 5201 @('eth0', 'eth1')
     }
 
     It 'finds TCPOPTSTRIP of 8,30 as stripping, with the line and the exact delete command' {
@@ -177,7 +192,7 @@ Describe 'Firewall rules from real iptables-nft-save output' {
             $lines.Add("-A INPUT -s 203.0.113.$($i % 250)/32 -p tcp -m tcp --tcp-option 30 -j DROP")
         }
         $lines.Add('COMMIT')
-        $big = [MptcpTools.Host.Firewall]::JudgeIptablesSave(($lines -join "`n"), 'iptables', 'ip', $null, $noInterfaces)
+        $big = Invoke-Judge ($lines -join "`n") $null $noInterfaces
         $big.Count | Should -Be 1000
         ($big | Select-Object -Last 1).Line | Should -Be 3002
     }
@@ -188,12 +203,18 @@ Describe 'Reverse-path filtering' {
         $conf = Join-Path $TestDrive 'conf'
         foreach ($d in 'all', 'eth0', 'eth1', 'eth2') { New-Item -ItemType Directory -Path "$conf/$d" -Force | Out-Null }
         Set-Content "$conf/all/rp_filter" '0'; Set-Content "$conf/eth0/rp_filter" '1'; Set-Content "$conf/eth1/rp_filter" '2'; Set-Content "$conf/eth2/rp_filter" '0'
-        $found = [MptcpTools.Host.Firewall]::CheckReversePath([string[]]@('eth0', 'eth1', 'eth2'), $conf)
+        $settings = [MptcpTools.Host.ReversePathFilter]::Read($conf)
+        @($settings).Count | Should -Be 4
+        $found = @([MptcpTools.Diagnosis.FirewallJudge]::JudgeReversePath($settings, [string[]]@('eth0', 'eth1', 'eth2')))
         @($found).Count | Should -Be 1
         $found[0].Rule | Should -Be 'net.ipv4.conf.eth0.rp_filter = 1 (all = 0)'
         $found[0].Remediation | Should -Match 'rp_filter=2'
+        $found[0].Repair.Interface | Should -Be 'eth0'
+        $found[0].Repair.AlsoAll | Should -BeFalse
         Set-Content "$conf/all/rp_filter" '1'
-        @([MptcpTools.Host.Firewall]::CheckReversePath([string[]]@('eth2'), $conf)).Count | Should -Be 1
+        $all = @([MptcpTools.Diagnosis.FirewallJudge]::JudgeReversePath([MptcpTools.Host.ReversePathFilter]::Read($conf), [string[]]@('eth2')))
+        $all.Count | Should -Be 1
+        $all[0].Repair.AlsoAll | Should -BeTrue
     }
 }
 
@@ -223,5 +244,26 @@ Describe 'Routing judgment' {
         $empty = [MptcpTools.Kernel.InterfaceAddress[]]@()
         ([MptcpTools.Diagnosis.RoutingJudge]::Judge($endpoint, [ipaddress]'203.0.113.2', $empty, (New-Route 'eth1'), $noRules)).Status | Should -Be 'AddressMissing'
         ([MptcpTools.Diagnosis.RoutingJudge]::Judge($endpoint, [ipaddress]'203.0.113.2', $addresses, $null, $noRules)).Status | Should -Be 'NoRoute'
+    }
+}
+
+Describe 'iptables-save lines read as iptables-restore reads them' {
+    It 'unquotes a comment with spaces, quotes and a backslash, as iptables-nft-save 1.8.9 printed it' {
+        # Printed by iptables-save for: --comment 'allow "mptcp" it'\''s \ back'
+        $line = '-A OUTPUT -p tcp -m comment --comment "allow \"mptcp\" it\''s \\ back" -m tcp --tcp-option 30 -j DROP'
+        $tokens = [MptcpTools.Host.IptablesSave]::Tokenize($line)
+        $tokens | Should -Be @('-A', 'OUTPUT', '-p', 'tcp', '-m', 'comment', '--comment', 'allow "mptcp" it''s \ back', '-m', 'tcp', '--tcp-option', '30', '-j', 'DROP')
+        $parsed = [MptcpTools.Host.IptablesSave]::Parse("*filter`n:OUTPUT ACCEPT [0:0]`n$line`nCOMMIT", 'iptables', 'ip')
+        $rule = $parsed.Item2[0]
+        $rule.MatchesMptcpOption | Should -BeTrue
+        $rule.Verdict | Should -Be 'drop'
+        $rule.Arguments[5] | Should -Be 'allow "mptcp" it''s \ back'
+        $rule.Position | Should -Be 1
+        $parsed.Item1[0].Policy | Should -Be 'accept'
+        $parsed.Item1[0].Hook | Should -Be 'output'
+    }
+
+    It 'keeps empty quoted arguments and separates on runs of spaces and tabs' {
+        [MptcpTools.Host.IptablesSave]::Tokenize("-A  X`t-m comment --comment `"`" -j ACCEPT") | Should -Be @('-A', 'X', '-m', 'comment', '--comment', '', '-j', 'ACCEPT')
     }
 }

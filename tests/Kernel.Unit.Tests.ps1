@@ -249,7 +249,7 @@ Describe 'Persistent sysctl files, in systemd-sysctl order' {
         Write-Conf 'usr/lib/sysctl.d/90-vendor.conf' 'net.mptcp.enabled = 0'
         Write-Conf 'etc/sysctl.d/10-admin.conf' 'net.mptcp.enabled = 1'
         $problems = $null
-        $settings = [MptcpTools.Kernel.SysctlPersistence]::Read($root, [ref]$problems)
+        $settings = [MptcpTools.Host.SysctlPersistence]::Read($root, [ref]$problems)
         $settings.File | Should -Be @('/etc/sysctl.d/10-admin.conf', '/usr/lib/sysctl.d/90-vendor.conf')
         ($settings | Where-Object Effective).Value | Should -Be '0'
         ($settings | Where-Object Effective).File | Should -Be '/usr/lib/sysctl.d/90-vendor.conf'
@@ -262,7 +262,7 @@ Describe 'Persistent sysctl files, in systemd-sysctl order' {
         Write-Conf 'usr/lib/sysctl.d/60-other.conf' 'net.mptcp.checksum_enabled = 1'
         New-Item -ItemType SymbolicLink -Path (Join-Path $root 'etc/sysctl.d/60-other.conf') -Target /dev/null | Out-Null
         $problems = $null
-        $settings = [MptcpTools.Kernel.SysctlPersistence]::Read($root, [ref]$problems)
+        $settings = [MptcpTools.Host.SysctlPersistence]::Read($root, [ref]$problems)
         @($settings).Count | Should -Be 1
         $settings[0].File | Should -Be '/etc/sysctl.d/50-mptcp.conf'
         $settings[0].Value | Should -Be '1'
@@ -272,10 +272,10 @@ Describe 'Persistent sysctl files, in systemd-sysctl order' {
         Write-Conf 'etc/sysctl.conf' "# old guide`nnet.mptcp.mptcp_enabled=1`nnet.mptcp.enabled=1"
         Write-Conf 'etc/sysctl.d/95-late.conf' 'net.mptcp.enabled=0'
         $problems = $null
-        $settings = [MptcpTools.Kernel.SysctlPersistence]::Read($root, [ref]$problems)
+        $settings = [MptcpTools.Host.SysctlPersistence]::Read($root, [ref]$problems)
         ($settings | Where-Object { $_.Key -eq 'net.mptcp.enabled' -and $_.Effective }).File | Should -Be '/etc/sysctl.conf'
         New-Item -ItemType SymbolicLink -Path (Join-Path $root 'etc/sysctl.d/99-sysctl.conf') -Target (Join-Path $root 'etc/sysctl.conf') | Out-Null
-        $settings = [MptcpTools.Kernel.SysctlPersistence]::Read($root, [ref]$problems)
+        $settings = [MptcpTools.Host.SysctlPersistence]::Read($root, [ref]$problems)
         @($settings | Where-Object Key -eq 'net.mptcp.mptcp_enabled').Count | Should -Be 1
         ($settings | Where-Object Key -eq 'net.mptcp.mptcp_enabled').Line | Should -Be 2
     }
@@ -283,7 +283,7 @@ Describe 'Persistent sysctl files, in systemd-sysctl order' {
     It 'understands slash keys, "-" prefixes, ";" comments and blank lines' {
         Write-Conf 'etc/sysctl.d/50-x.conf' "; comment`n`n  net/mptcp/checksum_enabled = 1`n-net.mptcp.scheduler=default`nnot an assignment"
         $problems = $null
-        $settings = [MptcpTools.Kernel.SysctlPersistence]::Read($root, [ref]$problems)
+        $settings = [MptcpTools.Host.SysctlPersistence]::Read($root, [ref]$problems)
         $settings.Key | Should -Be @('net.mptcp.checksum_enabled', 'net.mptcp.scheduler')
         $settings.Line | Should -Be @(3, 4)
         $settings[1].IgnoreErrors | Should -BeTrue
@@ -294,7 +294,7 @@ Describe 'Persistent sysctl files, in systemd-sysctl order' {
         New-Item -ItemType SymbolicLink -Path (Join-Path $root 'etc/sysctl.d/10-broken.conf') -Target (Join-Path $root 'nowhere') | Out-Null
         Write-Conf 'etc/sysctl.d/20-ok.conf' 'net.mptcp.enabled=1'
         $problems = $null
-        $settings = [MptcpTools.Kernel.SysctlPersistence]::Read($root, [ref]$problems)
+        $settings = [MptcpTools.Host.SysctlPersistence]::Read($root, [ref]$problems)
         @($problems).Count | Should -Be 1
         $problems[0] | Should -BeLike '/etc/sysctl.d/10-broken.conf*'
         $settings.Key | Should -Be 'net.mptcp.enabled'

@@ -20,27 +20,28 @@ BeforeAll {
     if ($ModulePath) { Import-Module $ModulePath } else { Import-Module MptcpTools }
     $findings = @(Invoke-MptcpDiagnosis -IncludePassed)
     # A check that could not run must not pass as healthy: its component's items fail with the reason.
+    # Component is the finding's own enum (Kernel, Sysctl, PathManager, Daemon, Firewall, Routing, ...).
     function Get-Finding([string] $Id, [string] $Component) {
-        $hits = @($findings | Where-Object { $_.Id -eq $Id -and $_.Severity -ne 'Passed' } | ForEach-Object { "$($_.Id): $($_.Summary)" })
-        $hits + @($findings | Where-Object { $_.Id -eq 'CheckUnavailable' -and $_.Component -like "$Component*" } |
-                ForEach-Object { "$Id could not be checked ($($_.Component)): $($_.Detail)" })
+        $hits = @($findings | Where-Object { $_.Id -eq $Id -and "$($_.Severity)" -ne 'Passed' } | ForEach-Object { "$($_.Id): $($_.Summary)" })
+        $hits + @($findings | Where-Object { $_.Id -eq 'CheckUnavailable' -and "$($_.Component)" -eq $Component } |
+                ForEach-Object { "$Id could not be checked ($($_.Summary)): $($_.Detail)" })
     }
 }
 
 Describe 'MPTCP on this host' {
     It 'the kernel has MPTCP' {
-        Get-Finding MptcpUnsupported 'kernel' | Should -BeNullOrEmpty
+        Get-Finding MptcpUnsupported Kernel | Should -BeNullOrEmpty
     }
 
     It 'MPTCP is enabled and persistent' {
         (Get-MptcpKernelState).Enabled | Should -BeTrue
-        Get-Finding SysctlNotPersistent 'kernel' | Should -BeNullOrEmpty
-        Get-Finding ObsoleteSysctlKey 'kernel' | Should -BeNullOrEmpty
+        Get-Finding SysctlNotPersistent Kernel | Should -BeNullOrEmpty
+        Get-Finding ObsoleteSysctlKey Kernel | Should -BeNullOrEmpty
     }
 
     It 'connections may open extra subflows' {
-        Get-Finding SubflowLimitZero 'path manager' | Should -BeNullOrEmpty
-        Get-Finding NoSubflowEndpoints 'path manager' | Should -BeNullOrEmpty
+        Get-Finding SubflowLimitZero PathManager | Should -BeNullOrEmpty
+        Get-Finding NoSubflowEndpoints PathManager | Should -BeNullOrEmpty
     }
 
     It 'the expected endpoints exist: <_>' -ForEach $ExpectedEndpoints {
@@ -48,18 +49,18 @@ Describe 'MPTCP on this host' {
     }
 
     It 'every endpoint''s address is present and routed out of its own interface' {
-        Get-Finding EndpointAddressMissing 'routing' | Should -BeNullOrEmpty
-        Get-Finding MissingSourceRoute 'routing' | Should -BeNullOrEmpty
+        Get-Finding EndpointAddressMissing Routing | Should -BeNullOrEmpty
+        Get-Finding MissingSourceRoute Routing | Should -BeNullOrEmpty
     }
 
     It 'no firewall rule drops or strips MPTCP options' {
-        Get-Finding FirewallDropsMptcpOption 'firewall' | Should -BeNullOrEmpty
-        Get-Finding FirewallStripsMptcpOption 'firewall' | Should -BeNullOrEmpty
+        Get-Finding FirewallDropsMptcpOption Firewall | Should -BeNullOrEmpty
+        Get-Finding FirewallStripsMptcpOption Firewall | Should -BeNullOrEmpty
     }
 
     It 'mptcpd and the kernel agree' {
-        Get-Finding UserspacePmWithoutDaemon 'mptcpd' | Should -BeNullOrEmpty
-        Get-Finding DaemonPluginMissing 'mptcpd' | Should -BeNullOrEmpty
+        Get-Finding UserspacePmWithoutDaemon Daemon | Should -BeNullOrEmpty
+        Get-Finding DaemonPluginMissing Daemon | Should -BeNullOrEmpty
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Linq;
 using System.Management.Automation;
 using System.Net;
 using MptcpTools.Kernel;
@@ -8,7 +7,7 @@ namespace MptcpTools.Commands;
 /// <summary>Add-MptcpEndpoint: `ip mptcp endpoint add ADDRESS [id ID] [port PORT] [dev IFNAME] FLAGS`.</summary>
 [Cmdlet(VerbsCommon.Add, "MptcpEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(MptcpEndpoint))]
-public sealed class AddMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
+public sealed class AddMptcpEndpointCommand : MptcpPathManagerCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public IPAddress Address { get; set; } = IPAddress.None;
@@ -31,10 +30,6 @@ public sealed class AddMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
-
-    private MptcpPathManager? _pm;
-
-    protected override void BeginProcessing() => _pm = OpenPathManager();
 
     protected override void ProcessRecord()
     {
@@ -63,31 +58,9 @@ public sealed class AddMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
             return;
         }
 
-        if (!TryKernel(Address, () => _pm!.AddEndpoint(Address, Id, Port, Flags, ifIndex)))
+        if (TryKernel(Address, () => PathManager.AddEndpoint(Address, Id, Port, Flags, ifIndex)) && PassThru)
         {
-            return;
+            WriteEndpoint(e => Address.Equals(e.Address) && e.Port == Port && (Id == 0 || e.Id == Id), Address);
         }
-
-        if (PassThru)
-        {
-            TryKernel(Address, () =>
-            {
-                MptcpEndpoint? added = _pm!.GetEndpoints().FirstOrDefault(e =>
-                    Address.Equals(e.Address) && e.Port == Port && (Id == 0 || e.Id == Id));
-                if (added is not null)
-                {
-                    WriteObject(added);
-                }
-            });
-        }
-    }
-
-    protected override void EndProcessing() => Dispose();
-
-    // PowerShell calls this also when the pipeline stops or fails early, so the netlink socket never leaks.
-    public void Dispose()
-    {
-        _pm?.Dispose();
-        _pm = null;
     }
 }

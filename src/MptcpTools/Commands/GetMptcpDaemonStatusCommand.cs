@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using System.Management.Automation;
 using MptcpTools.Diagnosis;
 using MptcpTools.Host;
@@ -8,7 +7,7 @@ namespace MptcpTools.Commands;
 
 /// <summary>Get-MptcpDaemonStatus: mptcpd's unit, process, configuration, and whether it fits the kernel.</summary>
 [Cmdlet(VerbsCommon.Get, "MptcpDaemonStatus")]
-[OutputType(typeof(MptcpDaemonStatus))]
+[OutputType(typeof(MptcpDaemonAssessment))]
 public sealed class GetMptcpDaemonStatusCommand : MptcpCmdlet
 {
     /// <summary>The configuration file to check.</summary>
@@ -22,18 +21,12 @@ public sealed class GetMptcpDaemonStatusCommand : MptcpCmdlet
 
     protected override void ProcessRecord()
     {
-        string path = GetUnresolvedProviderPathFromPSPath(ConfigPath);
-        MptcpDaemonStatus status = MptcpDaemon.Read(path, BusAddress);
-        SortedDictionary<string, string> sysctls = ProcFiles.ReadMptcpSysctls();
-        string? kernelPm = sysctls.TryGetValue("net.mptcp.path_manager", out string? pm) ? pm
-            : sysctls.TryGetValue("net.mptcp.pm_type", out string? t) ? (t == "1" ? "userspace" : "kernel") : null;
-        (status.Agreement, status.AgreementDetail) = DaemonJudge.Judge(status.Running, status.PathManagerPlugin, kernelPm);
-        status.KernelPathManager = kernelPm;
+        MptcpDaemonStatus status = MptcpDaemon.Read(GetUnresolvedProviderPathFromPSPath(ConfigPath), BusAddress);
         if (status.Note is not null)
         {
             WriteVerbose($"Asked the process table instead of systemd: {status.Note}");
         }
 
-        WriteObject(status);
+        WriteObject(DaemonJudge.Assess(status, MptcpKernelState.PathManagerOf(ProcFiles.ReadMptcpSysctls())));
     }
 }

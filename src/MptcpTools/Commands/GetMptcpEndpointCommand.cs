@@ -9,7 +9,7 @@ namespace MptcpTools.Commands;
 /// <summary>Get-MptcpEndpoint: the in-kernel path manager's endpoints (`ip mptcp endpoint show`).</summary>
 [Cmdlet(VerbsCommon.Get, "MptcpEndpoint")]
 [OutputType(typeof(MptcpEndpoint))]
-public sealed class GetMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
+public sealed class GetMptcpEndpointCommand : MptcpPathManagerCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(EndpointIdCompleter))]
@@ -27,14 +27,9 @@ public sealed class GetMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
     [Parameter]
     public MptcpEndpointFlags Flags { get; set; }
 
-    private MptcpPathManager? _pm;
-
-    protected override void BeginProcessing() => _pm = OpenPathManager();
-
     protected override void ProcessRecord()
     {
-        IReadOnlyList<MptcpEndpoint>? endpoints = null;
-        if (!TryKernel(MptcpPathManager.FamilyName, () => endpoints = _pm!.GetEndpoints()) || endpoints is null)
+        if (ReadEndpoints(null) is not { } endpoints)
         {
             return;
         }
@@ -68,14 +63,4 @@ public sealed class GetMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
             WriteObject(endpoint);
         }
     }
-
-    protected override void EndProcessing() => Dispose();
-
-    // PowerShell calls this also when the pipeline stops or fails early, so the netlink socket never leaks.
-    public void Dispose()
-    {
-        _pm?.Dispose();
-        _pm = null;
-    }
-
 }

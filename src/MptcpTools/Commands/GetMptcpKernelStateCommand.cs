@@ -1,4 +1,6 @@
+using System.Collections.Generic;
 using System.Management.Automation;
+using MptcpTools.Host;
 using MptcpTools.Kernel;
 
 namespace MptcpTools.Commands;
@@ -10,7 +12,8 @@ public sealed class GetMptcpKernelStateCommand : MptcpCmdlet
 {
     protected override void EndProcessing()
     {
-        MptcpKernelState state = MptcpKernelState.Read();
+        List<PersistentSysctlSetting> persistent = SysctlPersistence.Read("/", out List<string> problems);
+        MptcpKernelState state = MptcpKernelState.Read(persistent, problems);
         foreach (string note in state.Notes)
         {
             WriteVerbose(note);

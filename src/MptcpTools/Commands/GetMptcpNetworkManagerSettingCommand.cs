@@ -1,5 +1,7 @@
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
+using MptcpTools.Diagnosis;
 using MptcpTools.Host;
 using MptcpTools.Kernel;
 
@@ -7,7 +9,7 @@ namespace MptcpTools.Commands;
 
 /// <summary>Get-MptcpNetworkManagerSetting: each active NetworkManager connection's mptcp-flags, over D-Bus.</summary>
 [Cmdlet(VerbsCommon.Get, "MptcpNetworkManagerSetting")]
-[OutputType(typeof(NetworkManagerMptcpSetting))]
+[OutputType(typeof(NetworkManagerMptcpAssessment))]
 public sealed class GetMptcpNetworkManagerSettingCommand : MptcpCmdlet
 {
     /// <summary>The D-Bus to ask NetworkManager on (default: the system bus).</summary>
@@ -22,19 +24,19 @@ public sealed class GetMptcpNetworkManagerSettingCommand : MptcpCmdlet
 
     protected override void EndProcessing()
     {
-        SortedDictionary<string, string> sysctls = ProcFiles.ReadMptcpSysctls();
-        bool? enabled = sysctls.TryGetValue("net.mptcp.enabled", out string? e) ? e == "1" : null;
-        (List<NetworkManagerMptcpSetting> settings, string? reason) = NetworkManager.Read(BusAddress, enabled);
+        bool? enabled = ProcFiles.ReadMptcpSysctls().TryGetValue("net.mptcp.enabled", out string? e) ? e == "1" : null;
+        (List<NetworkManagerMptcpSetting> settings, string? reason) = NetworkManager.Read(BusAddress);
         if (reason is not null)
         {
             WriteVerbose(reason);
         }
 
+        WildcardPattern[]? patterns = Interface?.Select(p => new WildcardPattern(p)).ToArray();
         foreach (NetworkManagerMptcpSetting setting in settings)
         {
-            if (Interface is null || System.Array.Exists(setting.Devices, d => System.Array.Exists(Interface, p => new WildcardPattern(p).IsMatch(d))))
+            if (patterns is null || setting.Devices.Any(d => patterns.Any(p => p.IsMatch(d))))
             {
-                WriteObject(setting);
+                WriteObject(NetworkManagerJudge.Assess(setting, enabled));
             }
         }
     }

@@ -1,10 +1,11 @@
 using System;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using MptcpTools.Kernel;
 
 namespace MptcpTools.Commands;
 
-/// <summary>What every cmdlet of the module shares: turning layer exceptions into ErrorRecords.</summary>
+/// <summary>What every cmdlet of the module shares: turning layer exceptions into ErrorRecords, and confirmations.</summary>
 public abstract class MptcpCmdlet : PSCmdlet
 {
     /// <summary>Runs <paramref name="action"/>; an expected failure becomes a non-terminating error on <paramref name="target"/>.</summary>
@@ -45,5 +46,45 @@ public abstract class MptcpCmdlet : PSCmdlet
         }
 
         WriteError(record);
+    }
+
+    /// <summary>
+    /// ShouldProcess for a change the module cannot take back: it counts as ConfirmImpact High, so under the
+    /// default $ConfirmPreference (High) it asks even though the cmdlet's other changes do not. -Confirm:$false
+    /// and -WhatIf work as usual. Where nobody can answer (a non-interactive session), it changes nothing and
+    /// writes a ConfirmationRequired error instead.
+    /// </summary>
+    protected bool ShouldProcessIrreversible(string target, string action)
+    {
+        if (!ShouldProcess(target, action))
+        {
+            return false;
+        }
+
+        // ShouldProcess has already asked when -Confirm was given, or when the preference is Medium or lower;
+        // -Confirm:$false and a preference of None mean: do not ask.
+        ConfirmImpact preference = SessionState.PSVariable.GetValue("ConfirmPreference") is ConfirmImpact p ? p : ConfirmImpact.High;
+        if (MyInvocation.BoundParameters.ContainsKey("Confirm") || preference != ConfirmImpact.High)
+        {
+            return true;
+        }
+
+        try
+        {
+            return ShouldContinue($"{action}: {target}. This cannot be undone by this module.", "Confirm an irreversible change");
+        }
+        catch (Exception e) when (e is PSInvalidOperationException or HostException or NotImplementedException or PSNotImplementedException)
+        {
+            WriteError(new ErrorRecord(new InvalidOperationException(
+                    $"Not done: '{action}' on {target} cannot be undone, and needs confirmation that this session cannot ask for ({e.Message})", e),
+                "ConfirmationRequired", ErrorCategory.PermissionDenied, target)
+            {
+                ErrorDetails = new ErrorDetails($"Not done: '{action}' on {target} needs confirmation.")
+                {
+                    RecommendedAction = "Run it again with -Confirm:$false to make the change without a prompt, or interactively to answer the prompt.",
+                },
+            });
+            return false;
+        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using MptcpTools.Kernel;
@@ -8,7 +7,7 @@ namespace MptcpTools.Commands;
 /// <summary>Remove-MptcpEndpoint: `ip mptcp endpoint delete id ID`, or `ip mptcp endpoint flush` with -All.</summary>
 [Cmdlet(VerbsCommon.Remove, "MptcpEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = "Id")]
 [OutputType(typeof(MptcpEndpoint))]
-public sealed class RemoveMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
+public sealed class RemoveMptcpEndpointCommand : MptcpPathManagerCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Id")]
     [ArgumentCompleter(typeof(EndpointIdCompleter))]
@@ -22,22 +21,18 @@ public sealed class RemoveMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    private MptcpPathManager? _pm;
-
-    protected override void BeginProcessing() => _pm = OpenPathManager();
-
     protected override void ProcessRecord()
     {
-        IReadOnlyList<MptcpEndpoint>? existing = null;
-        if (!TryKernel(MptcpPathManager.FamilyName, () => existing = _pm!.GetEndpoints()) || existing is null)
+        if (ReadEndpoints(null) is not { } existing)
         {
             return;
         }
 
         if (All)
         {
-            if (ShouldProcess($"all {existing.Count} MPTCP endpoints", "Remove") &&
-                TryKernel(MptcpPathManager.FamilyName, () => _pm!.FlushEndpoints()) && PassThru)
+            // Flushing every endpoint cannot be taken back by the module: it asks under the default preference.
+            if (ShouldProcessIrreversible($"all {existing.Count} MPTCP endpoints", "Remove") &&
+                TryKernel(MptcpPathManager.FamilyName, () => PathManager.FlushEndpoints()) && PassThru)
             {
                 WriteObject(existing, enumerateCollection: true);
             }
@@ -55,19 +50,10 @@ public sealed class RemoveMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
             }
 
             if (ShouldProcess($"endpoint {id} ({endpoint.Address}, {endpoint.Flags})", "Remove MPTCP endpoint") &&
-                TryKernel(endpoint, () => _pm!.RemoveEndpoint(id)) && PassThru)
+                TryKernel(endpoint, () => PathManager.RemoveEndpoint(id)) && PassThru)
             {
                 WriteObject(endpoint);
             }
         }
-    }
-
-    protected override void EndProcessing() => Dispose();
-
-    // PowerShell calls this also when the pipeline stops or fails early, so the netlink socket never leaks.
-    public void Dispose()
-    {
-        _pm?.Dispose();
-        _pm = null;
     }
 }

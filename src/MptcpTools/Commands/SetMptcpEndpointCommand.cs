@@ -7,7 +7,7 @@ namespace MptcpTools.Commands;
 /// <summary>Set-MptcpEndpoint: `ip mptcp endpoint change id ID [backup|nobackup] [fullmesh|nofullmesh]`.</summary>
 [Cmdlet(VerbsCommon.Set, "MptcpEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(MptcpEndpoint))]
-public sealed class SetMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
+public sealed class SetMptcpEndpointCommand : MptcpPathManagerCmdlet
 {
     /// <summary>The kernel changes only these flags of an existing endpoint.</summary>
     public const MptcpEndpointFlags ChangeableFlags = MptcpEndpointFlags.Backup | MptcpEndpointFlags.Fullmesh;
@@ -23,18 +23,14 @@ public sealed class SetMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    private MptcpPathManager? _pm;
-
-    protected override void BeginProcessing() => _pm = OpenPathManager();
-
     protected override void ProcessRecord()
     {
-        MptcpEndpoint? current = null;
-        if (!TryKernel(Id, () => current = _pm!.GetEndpoints().FirstOrDefault(e => e.Id == Id)))
+        if (ReadEndpoints(Id) is not { } endpoints)
         {
             return;
         }
 
+        MptcpEndpoint? current = endpoints.FirstOrDefault(e => e.Id == Id);
         if (current is null)
         {
             WriteNewError(KernelErrors.NotFound, ErrorCategory.ObjectNotFound, Id, $"There is no MPTCP endpoint with id {Id}.");
@@ -57,7 +53,7 @@ public sealed class SetMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
         }
         else if (ShouldProcess($"endpoint {Id} ({current.Address})", $"Change flags from {current.Flags} to {Flags}"))
         {
-            if (!TryKernel(current, () => _pm!.SetEndpointFlags(Id, Flags)))
+            if (!TryKernel(current, () => PathManager.SetEndpointFlags(Id, Flags)))
             {
                 return;
             }
@@ -69,22 +65,7 @@ public sealed class SetMptcpEndpointCommand : MptcpCmdlet, System.IDisposable
 
         if (PassThru)
         {
-            TryKernel(Id, () =>
-            {
-                if (_pm!.GetEndpoints().FirstOrDefault(e => e.Id == Id) is { } changed)
-                {
-                    WriteObject(changed);
-                }
-            });
+            WriteEndpoint(e => e.Id == Id, Id);
         }
-    }
-
-    protected override void EndProcessing() => Dispose();
-
-    // PowerShell calls this also when the pipeline stops or fails early, so the netlink socket never leaks.
-    public void Dispose()
-    {
-        _pm?.Dispose();
-        _pm = null;
     }
 }

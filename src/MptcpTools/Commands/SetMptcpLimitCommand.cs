@@ -6,7 +6,7 @@ namespace MptcpTools.Commands;
 /// <summary>Set-MptcpLimit: `ip mptcp limits set [subflows N] [add_addr_accepted N]`.</summary>
 [Cmdlet(VerbsCommon.Set, "MptcpLimit", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(MptcpLimit))]
-public sealed class SetMptcpLimitCommand : MptcpCmdlet, System.IDisposable
+public sealed class SetMptcpLimitCommand : MptcpPathManagerCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     public uint? Subflows { get; set; }
@@ -16,10 +16,6 @@ public sealed class SetMptcpLimitCommand : MptcpCmdlet, System.IDisposable
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
-
-    private MptcpPathManager? _pm;
-
-    protected override void BeginProcessing() => _pm = OpenPathManager();
 
     protected override void ProcessRecord()
     {
@@ -31,7 +27,7 @@ public sealed class SetMptcpLimitCommand : MptcpCmdlet, System.IDisposable
         }
 
         MptcpLimit? before = null;
-        if (!TryKernel(MptcpPathManager.FamilyName, () => before = _pm!.GetLimits()) || before is null)
+        if (!TryKernel(MptcpPathManager.FamilyName, () => before = PathManager.GetLimits()) || before is null)
         {
             return;
         }
@@ -44,18 +40,9 @@ public sealed class SetMptcpLimitCommand : MptcpCmdlet, System.IDisposable
         }
 
         var target = new MptcpLimit(subflows, accepted);
-        if (TryKernel(target, () => _pm!.SetLimits(Subflows, AddAddrAccepted)) && PassThru)
+        if (TryKernel(target, () => PathManager.SetLimits(Subflows, AddAddrAccepted)) && PassThru)
         {
-            TryKernel(MptcpPathManager.FamilyName, () => WriteObject(_pm!.GetLimits()));
+            TryKernel(MptcpPathManager.FamilyName, () => WriteObject(PathManager.GetLimits()));
         }
-    }
-
-    protected override void EndProcessing() => Dispose();
-
-    // PowerShell calls this also when the pipeline stops or fails early, so the netlink socket never leaks.
-    public void Dispose()
-    {
-        _pm?.Dispose();
-        _pm = null;
     }
 }

@@ -42,7 +42,7 @@ public sealed class TestMptcpApplicationCommand : MptcpCmdlet
 
             try
             {
-                WriteObject(ApplicationJudge.Judge(_inodes!.Read(pid)));
+                WriteObject(ApplicationJudge.Judge(DiagnosisGatherer.ReadProcess(_inodes!, pid)));
             }
             catch (ProcessGoneException e)
             {
@@ -72,7 +72,7 @@ public sealed class TestMptcpApplicationCommand : MptcpCmdlet
         foreach (string name in Name)
         {
             var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
-            List<int> found = SocketInodes.FindByName(pattern.IsMatch);
+            List<int> found = ProcessTable.FindByName(pattern.IsMatch);
             foreach (int pid in found)
             {
                 yield return pid;

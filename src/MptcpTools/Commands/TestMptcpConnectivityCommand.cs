@@ -7,6 +7,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading;
 using MptcpTools.Diagnosis;
+using MptcpTools.Host;
 using MptcpTools.Kernel;
 
 namespace MptcpTools.Commands;
@@ -78,17 +79,11 @@ public sealed class TestMptcpConnectivityCommand : MptcpCmdlet
 
     private IPAddress? Resolve()
     {
-        if (IPAddress.TryParse(ComputerName, out IPAddress? address))
-        {
-            return address;
-        }
-
         try
         {
-            IPAddress[] all = Dns.GetHostAddresses(ComputerName);
-            return all.FirstOrDefault(a => SourceAddress is null || a.AddressFamily == SourceAddress.AddressFamily) ?? all.FirstOrDefault();
+            return NameResolution.Resolve(ComputerName, SourceAddress?.AddressFamily);
         }
-        catch (SocketException e)
+        catch (NameResolutionException e)
         {
             WriteError(new ErrorRecord(e, "NameNotResolved", ErrorCategory.ObjectNotFound, ComputerName));
             return null;

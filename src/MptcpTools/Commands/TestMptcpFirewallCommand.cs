@@ -1,6 +1,6 @@
 using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
+using MptcpTools.Diagnosis;
 using MptcpTools.Host;
 using MptcpTools.Kernel;
 
@@ -25,10 +25,10 @@ public sealed class TestMptcpFirewallCommand : MptcpCmdlet
     {
         IReadOnlyCollection<string> interfaces = Interface is not null ? Interface : EndpointInterfaces();
         WriteVerbose($"Interfaces that carry subflows: {(interfaces.Count == 0 ? "none" : string.Join(", ", interfaces))}.");
-        (List<FirewallRuleFinding> findings, List<FirewallReadNote> notes) = Firewall.Check(Port, interfaces);
-        foreach (FirewallReadNote note in notes)
+        FirewallRuleset set = FirewallReader.Read();
+        foreach (FirewallReadNote note in set.Notes)
         {
-            if (note.Message.Contains("not installed") || note.Source == "ufw")
+            if (note.Problem is FirewallReadProblem.NotInstalled or FirewallReadProblem.UfwEnabled)
             {
                 WriteVerbose($"{note.Source}: {note.Message}");
             }
@@ -38,10 +38,7 @@ public sealed class TestMptcpFirewallCommand : MptcpCmdlet
             }
         }
 
-        foreach (FirewallRuleFinding finding in findings.OrderBy(f => f.Severity switch { "Error" => 0, "Warning" => 1, _ => 2 }))
-        {
-            WriteObject(finding);
-        }
+        WriteObject(FirewallJudge.Judge(set, Port, interfaces), enumerateCollection: true);
     }
 
     // The interfaces of the endpoints: the one they are bound to, or the one their address is on.
@@ -51,8 +48,7 @@ public sealed class TestMptcpFirewallCommand : MptcpCmdlet
         TryKernel(MptcpPathManager.FamilyName, () =>
         {
             using MptcpPathManager pm = MptcpPathManager.Open();
-            IReadOnlyList<MptcpEndpoint> endpoints = pm.GetEndpoints();
-            names.AddRange(RouteTable.EndpointInterfaces(endpoints, RouteTable.Addresses()));
+            names.AddRange(RouteTable.EndpointInterfaces(pm.GetEndpoints(), RouteTable.Addresses()));
         });
         return names;
     }

@@ -37,38 +37,11 @@ public sealed class TestMptcpRoutingCommand : MptcpCmdlet
         }
 
         List<MptcpRoutingResult>? results = null;
-        if (TryKernel("rtnetlink", () => results = Check(endpoints!, addresses!, family => Destination?.Where(d => d.AddressFamily == family) ?? DefaultTargets(family))))
+        if (TryKernel("rtnetlink", () => results = RoutingCheck.Judge(
+                RoutingCheck.Gather(endpoints!, family => Destination?.Where(d => d.AddressFamily == family) ?? DefaultTargets(family)), endpoints!, addresses!)))
         {
             WriteObject(results, enumerateCollection: true);
         }
-    }
-
-    /// <summary>
-    /// Judges every endpoint against the destinations of its family: the kernel's route from the
-    /// endpoint's address (RTM_GETROUTE with the source set) and the policy rules, read once per family.
-    /// </summary>
-    internal static List<MptcpRoutingResult> Check(IEnumerable<MptcpEndpoint> endpoints, IReadOnlyList<InterfaceAddress> addresses,
-        Func<AddressFamily, IEnumerable<IPAddress>> destinations)
-    {
-        var results = new List<MptcpRoutingResult>();
-        var rules = new Dictionary<AddressFamily, List<RoutingRule>>();
-        var targets = new Dictionary<AddressFamily, IPAddress[]>();
-        foreach (MptcpEndpoint endpoint in endpoints.Where(e => e.Address is not null))
-        {
-            AddressFamily family = endpoint.Address!.AddressFamily;
-            if (!rules.ContainsKey(family))
-            {
-                rules[family] = RouteTable.Rules(family);
-                targets[family] = destinations(family).ToArray();
-            }
-
-            foreach (IPAddress destination in targets[family])
-            {
-                results.Add(RoutingJudge.Judge(endpoint, destination, addresses, RouteTable.Get(destination, endpoint.Address), rules[family]));
-            }
-        }
-
-        return results;
     }
 
     private IEnumerable<IPAddress> DefaultTargets(AddressFamily family)

@@ -1,9 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using MptcpTools.Host;
-using MptcpTools.Kernel;
-using MptcpTools.Packets;
+using System.Reflection;
 
 namespace MptcpTools.Diagnosis;
 
@@ -15,17 +13,67 @@ public enum FindingSeverity
     Passed,
 }
 
-/// <summary>What Repair-MptcpConfiguration can do about a finding.</summary>
-public enum RepairKind
+/// <summary>The part of the host a finding is about. The one vocabulary of Component, everywhere.</summary>
+public enum FindingComponent
 {
-    None,
-    EnableMptcp,
-    RaiseLimits,
-    AddEndpoints,
-    StartDaemon,
-    LooseReversePath,
-    RemoveFirewallRule,
-    AddSourceRoute,
+    Kernel,
+    Sysctl,
+    PathManager,
+    Daemon,
+    NetworkManager,
+    Firewall,
+    Routing,
+    Application,
+    Peer,
+    Capture,
+}
+
+/// <summary>
+/// The finding ids. They are part of the module's interface: never remove or rename one. about_MptcpTools
+/// documents each, and a test checks that every id a rule may emit is documented and every documented id
+/// has a rule.
+/// </summary>
+public static class FindingIds
+{
+    public const string MptcpUnsupported = nameof(MptcpUnsupported);
+    public const string MptcpDisabled = nameof(MptcpDisabled);
+    public const string ObsoleteSysctlKey = nameof(ObsoleteSysctlKey);
+    public const string SysctlNotPersistent = nameof(SysctlNotPersistent);
+    public const string NoSubflowEndpoints = nameof(NoSubflowEndpoints);
+    public const string SubflowLimitZero = nameof(SubflowLimitZero);
+    public const string AddAddrAcceptedZero = nameof(AddAddrAcceptedZero);
+    public const string EndpointAddressMissing = nameof(EndpointAddressMissing);
+    public const string EndpointsExceedLimit = nameof(EndpointsExceedLimit);
+    public const string UserspacePmWithoutDaemon = nameof(UserspacePmWithoutDaemon);
+    public const string DaemonNotRunning = nameof(DaemonNotRunning);
+    public const string DaemonConfigInvalid = nameof(DaemonConfigInvalid);
+    public const string DaemonPluginMissing = nameof(DaemonPluginMissing);
+    public const string NetworkManagerMptcpDisabled = nameof(NetworkManagerMptcpDisabled);
+    public const string FirewallDropsMptcpOption = nameof(FirewallDropsMptcpOption);
+    public const string FirewallStripsMptcpOption = nameof(FirewallStripsMptcpOption);
+    public const string FirewallBlocksSubflowPath = nameof(FirewallBlocksSubflowPath);
+    public const string StrictReversePathFilter = nameof(StrictReversePathFilter);
+    public const string MissingSourceRoute = nameof(MissingSourceRoute);
+    public const string ApplicationNotUsingMptcp = nameof(ApplicationNotUsingMptcp);
+    public const string PeerNotMptcpCapable = nameof(PeerNotMptcpCapable);
+    public const string MptcpSynDropped = nameof(MptcpSynDropped);
+    public const string JoinNotAnswered = nameof(JoinNotAnswered);
+    public const string JoinRejected = nameof(JoinRejected);
+    public const string PlainTcpOnly = nameof(PlainTcpOnly);
+    public const string DaemonWithKernelPm = nameof(DaemonWithKernelPm);
+    public const string NetworkManagerManagesEndpoints = nameof(NetworkManagerManagesEndpoints);
+    public const string MptcpBlackholeDetected = nameof(MptcpBlackholeDetected);
+    public const string PeerUnreachable = nameof(PeerUnreachable);
+    public const string FirewallRuleUnjudged = nameof(FirewallRuleUnjudged);
+    public const string CheckUnavailable = nameof(CheckUnavailable);
+    public const string FallbackAfterHandshake = nameof(FallbackAfterHandshake);
+
+    /// <summary>Every id, in the order they are declared.</summary>
+    public static IReadOnlyList<string> All { get; } = typeof(FindingIds)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .ToArray();
 }
 
 /// <summary>One verdict of the diagnosis: a stable id, what was found, the evidence, and the fix.</summary>
@@ -33,60 +81,22 @@ public sealed class MptcpFinding
 {
     public string Id { get; init; } = "";
     public FindingSeverity Severity { get; init; }
-    public string Component { get; init; } = "";
+    public FindingComponent Component { get; init; }
     public string Summary { get; init; } = "";
     public string Detail { get; init; } = "";
     /// <summary>The objects the rule judged.</summary>
     public object[] Evidence { get; init; } = Array.Empty<object>();
-    /// <summary>What to do, with the exact commands.</summary>
+    /// <summary>What to do, with the exact commands (rendered from <see cref="Repair"/> where there is one).</summary>
     public string Remediation { get; init; } = "";
     /// <summary>Where the id is documented: Get-Help about_MptcpTools, section of the id.</summary>
     public string HelpUri => $"about_MptcpTools#{Id}";
-    public RepairKind Repair { get; init; }
-    /// <summary>Whether Repair-MptcpConfiguration applies the fix without -Force.</summary>
-    public bool SafeToRepair { get; init; }
+    /// <summary>The changes that fix it, as data: what Repair-MptcpConfiguration binds and applies.</summary>
+    public MptcpRepair[] Repair { get; init; } = Array.Empty<MptcpRepair>();
+    /// <summary>Whether Repair-MptcpConfiguration applies every repair of this finding without -Force.</summary>
+    public bool SafeToRepair => Repair.Length > 0 && Repair.All(r => r.SafeToAutomate);
 
     public override string ToString() => $"{Severity} {Id}: {Summary}";
 }
 
-/// <summary>Everything the checks gathered on one host; each part null when it could not be gathered.</summary>
-public sealed class HostFacts
-{
-    public MptcpKernelState? Kernel { get; init; }
-    public IReadOnlyList<MptcpEndpoint>? Endpoints { get; init; }
-    public IReadOnlyList<InterfaceAddress>? Addresses { get; init; }
-    public MptcpDaemonStatus? Daemon { get; init; }
-    public IReadOnlyList<NetworkManagerMptcpSetting>? NetworkManager { get; init; }
-    public string? NetworkManagerNote { get; init; }
-    public IReadOnlyList<FirewallRuleFinding>? Firewall { get; init; }
-    public IReadOnlyList<MptcpRoutingResult>? Routing { get; init; }
-    public IReadOnlyList<MptcpApplicationReport>? Applications { get; init; }
-    public MptcpConnectivityResult? Probe { get; init; }
-    public IReadOnlyList<MptcpConnectionSummary>? Capture { get; init; }
-    public IReadOnlyDictionary<string, long>? Counters { get; init; }
-    /// <summary>Checks that could not run: component and why.</summary>
-    public IReadOnlyList<(string Component, string Reason)> Unavailable { get; init; } = Array.Empty<(string, string)>();
-    /// <summary>What the caller asked for, so a rule knows a missing part was not asked for, not lost.</summary>
-    public bool ApplicationAsked { get; init; }
-    public bool ProbeAsked { get; init; }
-    public bool CaptureAsked { get; init; }
-}
-
-/// <summary>One change Repair-MptcpConfiguration made, or would make, with before and after.</summary>
-public sealed class MptcpRepairResult
-{
-    public string FindingId { get; init; } = "";
-    public string Action { get; init; } = "";
-    public string Target { get; init; } = "";
-    public string? Before { get; init; }
-    public string? After { get; init; }
-    /// <summary>False when the change was only described (a riskier fix without -Force, or nothing to do).</summary>
-    public bool Applied { get; init; }
-    /// <summary>The exact commands that make the change by hand.</summary>
-    public string Command { get; init; } = "";
-    /// <summary>How to take the change back.</summary>
-    public string Undo { get; init; } = "";
-    public string? Note { get; init; }
-
-    public override string ToString() => $"{FindingId}: {Action} {Target}: {Before} -> {After}{(Applied ? "" : " (not applied)")}";
-}
+/// <summary>A check the diagnosis could not run, and why.</summary>
+public sealed record UnavailableCheck(FindingComponent Component, string Check, string Reason);

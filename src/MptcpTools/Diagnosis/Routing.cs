@@ -1,6 +1,8 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
+using System.Net.Sockets;
 using MptcpTools.Kernel;
 
 namespace MptcpTools.Diagnosis;
@@ -103,4 +105,53 @@ public static class RoutingJudge
 
         return true;
     }
+}
+
+/// <summary>
+/// Each endpoint's route to each destination of its family: gathered once (RTM_GETROUTE with the source
+/// set, and the policy rules of each family read once), judged by <see cref="RoutingJudge"/>. The diagnosis
+/// and Test-MptcpRouting share it.
+/// </summary>
+public static class RoutingCheck
+{
+    public static RoutingFacts Gather(IEnumerable<MptcpEndpoint> endpoints, Func<AddressFamily, IEnumerable<IPAddress>> destinations)
+    {
+        var rules = new List<RoutingRule>();
+        var routes = new List<EndpointRoute>();
+        var targets = new Dictionary<AddressFamily, IPAddress[]>();
+        foreach (MptcpEndpoint endpoint in endpoints.Where(e => e.Address is not null))
+        {
+            AddressFamily family = endpoint.Address!.AddressFamily;
+            if (!targets.TryGetValue(family, out IPAddress[]? familyTargets))
+            {
+                rules.AddRange(RouteTable.Rules(family));
+                targets[family] = familyTargets = destinations(family).ToArray();
+            }
+
+            foreach (IPAddress destination in familyTargets)
+            {
+                routes.Add(new EndpointRoute(endpoint.Id, endpoint.Address, destination, RouteTable.Get(destination, endpoint.Address)));
+            }
+        }
+
+        return new RoutingFacts { Rules = rules, Routes = routes };
+    }
+
+    public static List<MptcpRoutingResult> Judge(RoutingFacts facts, IReadOnlyList<MptcpEndpoint> endpoints, IReadOnlyList<InterfaceAddress> addresses)
+    {
+        var results = new List<MptcpRoutingResult>();
+        foreach (EndpointRoute route in facts.Routes)
+        {
+            if (endpoints.FirstOrDefault(e => e.Id == route.EndpointId && route.Source.Equals(e.Address)) is { } endpoint)
+            {
+                AddressFamily family = route.Source.AddressFamily;
+                var familyRules = facts.Rules.Where(r => r.Family == (family == AddressFamily.InterNetworkV6 ? Native6 : Native4)).ToList();
+                results.Add(RoutingJudge.Judge(endpoint, route.Destination, addresses, route.Route, familyRules));
+            }
+        }
+
+        return results;
+    }
+
+    private const int Native4 = 2, Native6 = 10;
 }

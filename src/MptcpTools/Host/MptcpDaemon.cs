@@ -8,19 +8,8 @@ using Tmds.DBus.Protocol;
 
 namespace MptcpTools.Host;
 
-/// <summary>Whether mptcpd and the kernel's path-manager selection fit together.</summary>
-public enum DaemonKernelAgreement
-{
-    Agree,
-    /// <summary>The kernel waits for a userspace path manager (pm_type 1), and no mptcpd runs.</summary>
-    UserspacePmWithoutDaemon,
-    /// <summary>mptcpd runs a userspace path-manager plug-in while the kernel uses its in-kernel manager.</summary>
-    DaemonWithKernelPm,
-    Unknown,
-}
-
-/// <summary>What Get-MptcpDaemonStatus found about mptcpd.</summary>
-public sealed class MptcpDaemonStatus
+/// <summary>What the host says about mptcpd: its binary, its unit (from systemd), its processes, its configuration.</summary>
+public record MptcpDaemonStatus
 {
     public bool Installed { get; init; }
     public string? BinaryPath { get; init; }
@@ -42,10 +31,6 @@ public sealed class MptcpDaemonStatus
     public string? PathManagerPlugin { get; init; }
     public string[] InstalledPlugins { get; init; } = Array.Empty<string>();
     public MptcpdConfigProblem[] Problems { get; init; } = Array.Empty<MptcpdConfigProblem>();
-    /// <summary>The kernel's path manager in this namespace ("kernel" or "userspace").</summary>
-    public string? KernelPathManager { get; set; }
-    public DaemonKernelAgreement Agreement { get; set; } = DaemonKernelAgreement.Unknown;
-    public string AgreementDetail { get; set; } = "";
     /// <summary>Why systemd could not be asked, when Source is the process table.</summary>
     public string? Note { get; init; }
 
@@ -61,7 +46,7 @@ public static class MptcpDaemon
     public static MptcpDaemonStatus Read(string configPath, string? busAddress)
     {
         string? binary = BinaryPaths.FirstOrDefault(File.Exists);
-        string? version = binary is null ? null : ProcessFacts.DpkgPackage(binary).Version;
+        string? version = binary is null ? null : DebianPackages.Owner(binary).Version;
         MptcpdConfig config = MptcpdConfig.Read(configPath);
         int[] pids = FindProcesses(binary);
         Dictionary<string, VariantValue>? unit = null;
@@ -183,44 +168,19 @@ public static class MptcpDaemon
     public static int[] FindProcesses(string? binary)
     {
         var pids = new List<int>();
-        string? ownNamespace = NetworkNamespace("self");
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        string? ownNamespace = ProcessTable.NetworkNamespace("self");
+        foreach (int pid in ProcessTable.ProcessIds())
         {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
-            {
-                continue;
-            }
-
-            string? exe = null;
-            try
-            {
-                exe = new FileInfo($"{dir}/exe").LinkTarget;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-
+            string? exe = ProcessTable.ExecutablePath(pid);
             if (((exe is not null && (exe == binary || Path.GetFileName(exe) == "mptcpd"))
                  || (exe is null && ProcessTable.CommandName(pid) == "mptcpd"))
-                && (ownNamespace is null || NetworkNamespace(pid.ToString(CultureInfo.InvariantCulture)) is not { } ns || ns == ownNamespace))
+                && (ownNamespace is null || ProcessTable.NetworkNamespace(pid.ToString(CultureInfo.InvariantCulture)) is not { } ns || ns == ownNamespace))
             {
                 pids.Add(pid);
             }
         }
 
         return pids.ToArray();
-    }
-
-    private static string? NetworkNamespace(string pid)
-    {
-        try
-        {
-            return new FileInfo($"/proc/{pid}/ns/net").LinkTarget;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     private static string? Str(Dictionary<string, VariantValue> props, string key) =>

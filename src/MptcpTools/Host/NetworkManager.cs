@@ -21,8 +21,8 @@ public enum NetworkManagerMptcpFlags : uint
     Fullmesh = 0x80,
 }
 
-/// <summary>One active NetworkManager connection and what it does with MPTCP.</summary>
-public sealed class NetworkManagerMptcpSetting
+/// <summary>One active NetworkManager connection and its connection.mptcp-flags, as NetworkManager reports them.</summary>
+public record NetworkManagerMptcpSetting
 {
     public string NetworkManagerVersion { get; init; } = "";
     public string Connection { get; init; } = "";
@@ -32,26 +32,20 @@ public sealed class NetworkManagerMptcpSetting
     public uint RawFlags { get; init; }
     public NetworkManagerMptcpFlags Flags => (NetworkManagerMptcpFlags)RawFlags;
     /// <summary>The flags in words, as nmcli shows them.</summary>
-    public string Meaning { get; init; } = "";
-    /// <summary>Whether NetworkManager adds and removes MPTCP endpoints for these devices' addresses.</summary>
-    public bool ManagesEndpoints { get; init; }
-    public string Detail { get; init; } = "";
+    public string Meaning => Describe(RawFlags);
 
     public override string ToString() => $"{Connection} ({string.Join(",", Devices)}): {Meaning}";
 
-    /// <summary>What the flags mean, given whether net.mptcp.enabled is 1. Pure.</summary>
-    public static (string Meaning, bool Manages, string Detail) Interpret(uint raw, bool? sysctlEnabled)
+    /// <summary>The flags in nmcli's words; 0 is the global default.</summary>
+    public static string Describe(uint raw)
     {
-        var flags = (NetworkManagerMptcpFlags)raw;
         if (raw == 0)
         {
-            bool on = sysctlEnabled != false;
-            return ("default (enabled, subflow when net.mptcp.enabled=1)", on, on
-                ? "NetworkManager's default: it configures subflow endpoints for this device's addresses, and replaces endpoints added by hand on them."
-                : "NetworkManager's default does nothing while net.mptcp.enabled is 0.");
+            return "default (enabled, subflow when net.mptcp.enabled=1)";
         }
 
-        string meaning = string.Join(", ", Enum.GetValues<NetworkManagerMptcpFlags>()
+        var flags = (NetworkManagerMptcpFlags)raw;
+        return string.Join(", ", Enum.GetValues<NetworkManagerMptcpFlags>()
             .Where(f => f != NetworkManagerMptcpFlags.Default && flags.HasFlag(f))
             .Select(f => f switch
             {
@@ -59,17 +53,6 @@ public sealed class NetworkManagerMptcpSetting
                 NetworkManagerMptcpFlags.AlsoWithoutDefaultRoute => "also-without-default-route",
                 _ => f.ToString().ToLowerInvariant(),
             }));
-        if (flags.HasFlag(NetworkManagerMptcpFlags.Disabled))
-        {
-            return (meaning, false, "mptcp-flags=disabled: NetworkManager configures no MPTCP endpoint for this connection.");
-        }
-
-        bool enabled = flags.HasFlag(NetworkManagerMptcpFlags.Enabled) || (flags & (NetworkManagerMptcpFlags.Signal | NetworkManagerMptcpFlags.Subflow)) != 0;
-        bool sysctlOk = sysctlEnabled != false || flags.HasFlag(NetworkManagerMptcpFlags.AlsoWithoutSysctl);
-        bool manages = enabled && sysctlOk;
-        return (meaning, manages, manages
-            ? "NetworkManager configures MPTCP endpoints for this device's addresses; endpoints added by hand on them may be replaced."
-            : "NetworkManager configures no endpoint here while net.mptcp.enabled is 0 (also-without-sysctl is not set).");
     }
 }
 
@@ -79,7 +62,7 @@ public static class NetworkManager
     private const string Service = "org.freedesktop.NetworkManager";
 
     /// <summary>The settings of every active connection; empty (with a reason) when NetworkManager is not there.</summary>
-    public static (List<NetworkManagerMptcpSetting> Settings, string? Reason) Read(string? busAddress, bool? sysctlEnabled)
+    public static (List<NetworkManagerMptcpSetting> Settings, string? Reason) Read(string? busAddress)
     {
         var list = new List<NetworkManagerMptcpSetting>();
         try
@@ -110,7 +93,6 @@ public static class NetworkManager
                     }
                 }
 
-                (string meaning, bool manages, string detail) = NetworkManagerMptcpSetting.Interpret(flags, sysctlEnabled);
                 list.Add(new NetworkManagerMptcpSetting
                 {
                     NetworkManagerVersion = version,
@@ -119,9 +101,6 @@ public static class NetworkManager
                     Type = ac.TryGetValue("Type", out VariantValue t) ? t.GetString() : null,
                     Devices = devices,
                     RawFlags = flags,
-                    Meaning = meaning,
-                    ManagesEndpoints = manages,
-                    Detail = detail,
                 });
             }
 
@@ -130,6 +109,10 @@ public static class NetworkManager
         catch (BusUnavailableException e)
         {
             return (list, e.Message);
+        }
+        catch (DBusExceptionBase e)
+        {
+            return (list, $"NetworkManager answered with an error: {e.Message}");
         }
     }
 }

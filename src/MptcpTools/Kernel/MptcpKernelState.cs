@@ -84,9 +84,7 @@ public sealed class MptcpKernelState
         state.Present = protocolRegistered || sysctls.Count > 0;
         state.Enabled = Bool(sysctls, "net.mptcp.enabled");
         state.PmType = Int(sysctls, "net.mptcp.pm_type");
-        state.PathManager = sysctls.TryGetValue("net.mptcp.path_manager", out string? pm)
-            ? pm
-            : state.PmType switch { 0 => "kernel", 1 => "userspace", _ => null };
+        state.PathManager = PathManagerOf(sysctls);
         state.AvailablePathManagers = List(sysctls, "net.mptcp.available_path_managers");
         state.Scheduler = sysctls.TryGetValue("net.mptcp.scheduler", out string? scheduler) ? scheduler : null;
         state.AvailableSchedulers = List(sysctls, "net.mptcp.available_schedulers");
@@ -112,8 +110,19 @@ public sealed class MptcpKernelState
         return state;
     }
 
-    /// <summary>Gathers every fact from this host (this network namespace) and builds the state.</summary>
-    public static MptcpKernelState Read(string root = "/")
+    /// <summary>
+    /// The kernel's path manager, "kernel" or "userspace": net.mptcp.path_manager (6.15 and later), else
+    /// pm_type on kernels that only have that; null without MPTCP. The one place the module works it out.
+    /// </summary>
+    public static string? PathManagerOf(IReadOnlyDictionary<string, string> sysctls) =>
+        sysctls.TryGetValue("net.mptcp.path_manager", out string? pm) ? pm
+        : Int(sysctls, "net.mptcp.pm_type") switch { 0 => "kernel", 1 => "userspace", _ => null };
+
+    /// <summary>
+    /// Gathers every fact from this host (this network namespace) and builds the state, with the persistent
+    /// settings the caller read (Host.SysctlPersistence) and what could not be read of them.
+    /// </summary>
+    public static MptcpKernelState Read(IEnumerable<PersistentSysctlSetting> persistent, IEnumerable<string> persistentProblems)
     {
         var notes = new List<string>();
         string release = TryRead("/proc/sys/kernel/osrelease")?.Trim() ?? Environment.OSVersion.Version.ToString();
@@ -138,8 +147,7 @@ public sealed class MptcpKernelState
             notes.Add($"Path manager: {e.Message}");
         }
 
-        List<PersistentSysctlSetting> persistent = SysctlPersistence.Read(root, out List<string> problems);
-        notes.AddRange(problems.Select(p => $"Persistent sysctl file not readable: {p}"));
+        notes.AddRange(persistentProblems.Select(p => $"Persistent sysctl file not readable: {p}"));
         return Create(release, registered, config, sysctls, limits, endpoints, persistent, notes);
     }
 

@@ -177,7 +177,19 @@ public static class ProcFiles
         }
     }
 
-    private static string SysctlPath(string name) => "/proc/sys/" + name.Replace('.', '/');
+    /// <summary>
+    /// The file of a sysctl. A name whose first separator is a slash keeps its dots (as sysctl(8) and
+    /// systemd-sysctl read it): net/ipv4/conf/eth0.100/rp_filter names a VLAN interface's setting.
+    /// </summary>
+    public static string SysctlPath(string name)
+    {
+        int slash = name.IndexOf('/'), dot = name.IndexOf('.');
+        return "/proc/sys/" + (slash >= 0 && (dot < 0 || slash < dot) ? name : name.Replace('.', '/'));
+    }
+
+    /// <summary>The name of a per-interface sysctl, in the slash form when the interface name has a dot.</summary>
+    public static string InterfaceSysctlName(string family, string interfaceName, string key) =>
+        interfaceName.Contains('.') ? $"net/{family}/conf/{interfaceName}/{key}" : $"net.{family}.conf.{interfaceName}.{key}";
 
     /// <summary>Whether /proc/net/protocols lists the MPTCP protocols (MPTCP, MPTCPv6).</summary>
     public static bool ProtocolRegistered(string protocolsText)

@@ -2,45 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Management.Automation;
+using MptcpTools.Kernel;
 
-namespace MptcpTools.Kernel;
-
-/// <summary>One assignment in a persistent sysctl file, and whether it is the one that wins at boot.</summary>
-public sealed class PersistentSysctlSetting
-{
-    public PersistentSysctlSetting(string key, string value, string file, int line, bool ignoreErrors, int order)
-    {
-        Key = key;
-        Value = value;
-        File = file;
-        Line = line;
-        IgnoreErrors = ignoreErrors;
-        Order = order;
-    }
-
-    /// <summary>The key with dots as separators (a key written with slashes is converted, as systemd-sysctl does).</summary>
-    public string Key { get; }
-    public string Value { get; }
-    public string File { get; }
-    public int Line { get; }
-    /// <summary>The line started with '-': a missing key is not an error at boot.</summary>
-    public bool IgnoreErrors { get; }
-    /// <summary>Position in the order the files are applied at boot.</summary>
-    public int Order { get; }
-    /// <summary>True for the last assignment of its key: the value the boot leaves in place.</summary>
-    public bool Effective { get; internal set; }
-    /// <summary>Whether the running kernel has this key (null when not judged).</summary>
-    public bool? ExistsInKernel { get; internal set; }
-    /// <summary>Whether the key has glob characters (systemd 247 and later expand them).</summary>
-    public bool IsPattern => Key.IndexOfAny(new[] { '*', '?', '[' }) >= 0;
-
-    public bool Matches(string name) => IsPattern
-        ? new WildcardPattern(Key, WildcardOptions.CultureInvariant).IsMatch(name)
-        : string.Equals(Key, name, StringComparison.Ordinal);
-
-    public override string ToString() => $"{Key} = {Value} ({File}:{Line})";
-}
+namespace MptcpTools.Host;
 
 /// <summary>
 /// The persistent sysctl configuration as systemd-sysctl (and procps `sysctl --system`) applies it:
@@ -125,6 +89,94 @@ public static class SysctlPersistence
         }
 
         return settings;
+    }
+
+    /// <summary>The assignment of <paramref name="key"/> that wins at boot, or null when no file sets it.</summary>
+    public static PersistentSysctlSetting? Winner(IEnumerable<PersistentSysctlSetting> settings, string key) =>
+        settings.LastOrDefault(p => p.Effective && p.Key == key);
+
+    /// <summary>
+    /// The file, in the directory of <paramref name="preferred"/>, that is applied after <paramref name="winner"/>'s
+    /// file: <paramref name="preferred"/> itself when its name sorts later, otherwise the winner's name with a suffix
+    /// that sorts after ".conf". Null when no sysctl.d file can win: /etc/sysctl.conf, read after all of them.
+    /// </summary>
+    public static string? FileApplied(string preferred, PersistentSysctlSetting? winner)
+    {
+        if (winner is null)
+        {
+            return preferred;
+        }
+
+        // Read through a sysctl.d link (Debian's 99-sysctl.conf), its settings carry the link's name; read
+        // directly, /etc/sysctl.conf comes after every sysctl.d file and only an edit of it wins.
+        if (winner.File == MainFile)
+        {
+            return null;
+        }
+
+        string winnerName = Path.GetFileName(winner.File);
+        string name = Path.GetFileName(preferred);
+        // A later name wins; the same name is the winner itself, or masks it from /etc/sysctl.d.
+        if (string.CompareOrdinal(name, winnerName) >= 0)
+        {
+            return preferred;
+        }
+
+        // systemd-sysctl and sysctl --system sort names byte by byte: STEM.zz-mptcp.conf follows STEM.conf.
+        string stem = winnerName.EndsWith(".conf", StringComparison.Ordinal) ? winnerName[..^5] : winnerName;
+        return Path.Combine(Path.GetDirectoryName(preferred) ?? "/etc/sysctl.d", stem + ".zz-mptcp.conf");
+    }
+
+    /// <summary>
+    /// Sets <paramref name="key"/> = <paramref name="value"/> in <paramref name="file"/>, keeping the file's other
+    /// lines (its own lines for the key are replaced). Atomic: a temporary file in the same directory, flushed
+    /// to disk, given the old file's mode and owner, then renamed over it; a failure leaves the old file as it
+    /// was. Returns the file's text before, or null when it did not exist.
+    /// </summary>
+    public static string? WriteAssignment(string file, string key, string value, string header)
+    {
+        string directory = Path.GetDirectoryName(Path.GetFullPath(file)) ?? "/";
+        Directory.CreateDirectory(directory);
+        string? before = File.Exists(file) ? File.ReadAllText(file) : null;
+        var lines = (before ?? header + "\n").Split('\n').ToList();
+        lines.RemoveAll(l => ParseLine(l) is { } parsed && parsed.Key == key);
+        while (lines.Count > 0 && lines[^1].Length == 0)
+        {
+            lines.RemoveAt(lines.Count - 1);
+        }
+
+        lines.Add($"{key} = {value}");
+        string temp = Path.Combine(directory, $".{Path.GetFileName(file)}.{Guid.NewGuid():n}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                byte[] text = System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n");
+                stream.Write(text);
+                stream.Flush(flushToDisk: true);
+            }
+
+            if (before is not null)
+            {
+                File.SetUnixFileMode(temp, File.GetUnixFileMode(file));
+                RegularFile.CopyOwner(file, temp);
+            }
+            else
+            {
+                File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+
+            File.Move(temp, file, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+
+        return before;
     }
 
     /// <summary>Parses one line; null for blanks, comments and lines without '='.</summary>

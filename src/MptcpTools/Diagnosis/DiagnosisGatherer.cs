@@ -1,0 +1,274 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using MptcpTools.Host;
+using MptcpTools.Kernel;
+using MptcpTools.Packets;
+
+namespace MptcpTools.Diagnosis;
+
+/// <summary>
+/// Collects every fact the diagnosis judges into one <see cref="HostFacts"/>: kernel, path manager, counters,
+/// daemon, NetworkManager, firewall, routing, processes, a probe and a capture. A part that cannot be read
+/// becomes an <see cref="UnavailableCheck"/>, never a failure of the whole. Needs no cmdlet: a test or a
+/// remote host can gather, serialize the facts and have them judged elsewhere.
+/// </summary>
+public sealed class DiagnosisGatherer
+{
+    private readonly DiagnosisRequest _request;
+    private readonly Action<string> _verbose;
+    private readonly Action<string> _warning;
+    private readonly List<UnavailableCheck> _unavailable = new();
+
+    public DiagnosisGatherer(DiagnosisRequest request, Action<string>? verbose = null, Action<string>? warning = null)
+    {
+        _request = request;
+        _verbose = verbose ?? (_ => { });
+        _warning = warning ?? (_ => { });
+    }
+
+    /// <summary>Gathers the facts of this host (this network namespace).</summary>
+    public static HostFacts Gather(DiagnosisRequest request) => new DiagnosisGatherer(request).Gather(CancellationToken.None);
+
+    public HostFacts Gather(CancellationToken cancel)
+    {
+        _unavailable.Clear();
+        List<PersistentSysctlSetting> persistent = new();
+        List<string> persistentProblems = new();
+        MptcpKernelState? kernel = Try(FindingComponent.Kernel, "kernel", () =>
+        {
+            persistent = SysctlPersistence.Read("/", out persistentProblems);
+            return MptcpKernelState.Read(persistent, persistentProblems);
+        });
+        bool present = kernel?.Present ?? false;
+        IReadOnlyList<MptcpEndpoint>? endpoints = present
+            ? Try(FindingComponent.PathManager, "path manager", () => { using MptcpPathManager pm = MptcpPathManager.Open(); return pm.GetEndpoints(); })
+            : null;
+        List<InterfaceAddress>? addresses = Try(FindingComponent.Routing, "addresses", RouteTable.Addresses);
+        Dictionary<string, long>? counters = present
+            ? Try(FindingComponent.Kernel, "counters", () => MptcpCounterCatalog.Read().ToDictionary(kv => kv.Key, kv => kv.Value))
+            : null;
+        MptcpDaemonStatus? daemon = Try(FindingComponent.Daemon, "mptcpd", () => MptcpDaemon.Read(_request.DaemonConfigPath, _request.BusAddress));
+        (List<NetworkManagerMptcpSetting> nm, string? nmNote) = NetworkManager.Read(_request.BusAddress);
+        if (nmNote is not null)
+        {
+            _verbose(nmNote);
+        }
+
+        FirewallRuleset? firewall = Try(FindingComponent.Firewall, "firewall", () => ReadFirewall());
+        IEnumerable<MptcpEndpoint> configured = (endpoints ?? Array.Empty<MptcpEndpoint>()).Where(e => (e.Flags & MptcpEndpointFlags.Implicit) == 0);
+        var gateways = new Dictionary<AddressFamily, IPAddress?>();
+        IPAddress? Gateway(AddressFamily family)
+        {
+            if (!gateways.TryGetValue(family, out IPAddress? gateway))
+            {
+                gateways[family] = gateway = RouteTable.DefaultGateway(family);
+            }
+
+            return gateway;
+        }
+
+        RoutingFacts? routing = endpoints is null || addresses is null ? null
+            : Try(FindingComponent.Routing, "routing", () => RoutingCheck.Gather(configured, family => Gateway(family) is { } g ? new[] { g } : Array.Empty<IPAddress>()));
+        List<EndpointCandidate>? candidates = addresses is null ? null
+            : Try(FindingComponent.Routing, "routing", () => EndpointCandidates(addresses, Gateway));
+        List<ProcessFacts>? processes = _request.ApplicationAsked ? Try(FindingComponent.Application, "application", ReadProcesses) : null;
+        (PeerProbe? probe, List<MptcpConnectionSummary>? capture) = ProbeAndCapture(cancel);
+        return new HostFacts
+        {
+            Request = _request, Kernel = kernel, Endpoints = endpoints, Addresses = addresses, Counters = counters, Daemon = daemon,
+            NetworkManager = nmNote is null ? nm : null, Firewall = firewall, Routing = routing, EndpointCandidates = candidates,
+            Processes = processes, Probe = probe, Capture = capture, Unavailable = _unavailable.ToArray(),
+        };
+    }
+
+    /// <summary>One process, with the Debian package of its executable.</summary>
+    public static ProcessFacts ReadProcess(SocketInodes sockets, int pid)
+    {
+        ProcessFacts facts = sockets.Read(pid);
+        if (facts.ExecutablePath is null)
+        {
+            return facts;
+        }
+
+        (string? package, string? version) = DebianPackages.Owner(facts.ExecutablePath);
+        return facts with { Package = package, PackageVersion = version };
+    }
+
+    /// <summary>The firewall, with the readers that failed (not those of tools that are not installed) as unavailable checks.</summary>
+    private FirewallRuleset ReadFirewall()
+    {
+        FirewallRuleset set = FirewallReader.Read();
+        foreach (FirewallReadNote n in set.Notes)
+        {
+            if (n.Problem is FirewallReadProblem.Failed or FirewallReadProblem.Unparsable)
+            {
+                _unavailable.Add(new UnavailableCheck(FindingComponent.Firewall, $"firewall ({n.Source})", n.Message));
+            }
+            else
+            {
+                _verbose($"{n.Source}: {n.Message}");
+            }
+        }
+
+        return set;
+    }
+
+    // Global addresses on interfaces other than the default route's, and where traffic from each goes.
+    private static List<EndpointCandidate> EndpointCandidates(IReadOnlyList<InterfaceAddress> addresses, Func<AddressFamily, IPAddress?> gateway)
+    {
+        var candidates = new List<EndpointCandidate>();
+        foreach (AddressFamily family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+        {
+            if (gateway(family) is not { } g || RouteTable.Get(g, null)?.OutputInterface is not { } defaultInterface)
+            {
+                continue;
+            }
+
+            foreach (InterfaceAddress a in addresses.Where(a => a.Address.AddressFamily == family && a.Interface is not null && a.Interface != defaultInterface
+                                                              && !IPAddress.IsLoopback(a.Address) && !a.Address.IsIPv6LinkLocal))
+            {
+                candidates.Add(new EndpointCandidate(a.Address, a.Interface!, defaultInterface, RouteTable.Get(g, a.Address)?.OutputInterface));
+            }
+        }
+
+        return candidates;
+    }
+
+    private List<ProcessFacts> ReadProcesses()
+    {
+        SocketInodes sockets = SocketInodes.Load();
+        var pids = new List<int>(_request.ProcessIds ?? Array.Empty<int>());
+        foreach (string name in _request.ProcessNames ?? Array.Empty<string>())
+        {
+            List<int> found = ProcessTable.FindByName(comm => Glob.IsMatch(name, comm, ignoreCase: true));
+            if (found.Count == 0)
+            {
+                _unavailable.Add(new UnavailableCheck(FindingComponent.Application, "application", $"No process named '{name}' runs here."));
+            }
+
+            pids.AddRange(found);
+        }
+
+        var list = new List<ProcessFacts>();
+        foreach (int pid in pids.Distinct())
+        {
+            try
+            {
+                list.Add(ReadProcess(sockets, pid));
+            }
+            catch (ProcessGoneException e)
+            {
+                _unavailable.Add(new UnavailableCheck(FindingComponent.Application, "application", e.Message));
+            }
+        }
+
+        return list;
+    }
+
+    private (PeerProbe?, List<MptcpConnectionSummary>?) ProbeAndCapture(CancellationToken cancel)
+    {
+        if (_request.ComputerName is null && _request.CaptureSeconds is null)
+        {
+            return (null, null);
+        }
+
+        if (_request.ComputerName is not null && _request.Port is null)
+        {
+            _unavailable.Add(new UnavailableCheck(FindingComponent.Peer, "peer", "-ComputerName needs -Port."));
+            return (null, null);
+        }
+
+        LiveCapture? capture = null;
+        PacketProcessor? processor = null;
+        if (_request.CaptureSeconds is not null)
+        {
+            try
+            {
+                string filter = _request.Port is { } p ? $"tcp port {p}" : "tcp";
+                capture = LiveCapture.Open(_request.Interfaces ?? new[] { "any" }, 256, filter);
+                processor = new PacketProcessor();
+                PacketProcessor target = processor;
+                capture.Start((linkType, frame, timestamp, number) => { target.Process(linkType, frame, timestamp, number, materialize: false, includePlainTcp: false); return true; });
+            }
+            catch (CaptureException e)
+            {
+                _unavailable.Add(new UnavailableCheck(FindingComponent.Capture, "capture", e.Message));
+                capture = null;
+                processor = null;
+            }
+        }
+
+        PeerProbe? probe = null;
+        try
+        {
+            if (_request.ComputerName is { } name && _request.Port is { } port)
+            {
+                IPAddress? remote = null;
+                try
+                {
+                    remote = NameResolution.Resolve(name);
+                }
+                catch (NameResolutionException e)
+                {
+                    _unavailable.Add(new UnavailableCheck(FindingComponent.Peer, "peer", e.Message));
+                }
+
+                if (remote is not null)
+                {
+                    // With a capture, send while it runs, so joins and data show on the wire.
+                    TimeSpan send = _request.CaptureSeconds is { } c ? TimeSpan.FromSeconds(Math.Max(0.5, c - 0.5)) : TimeSpan.FromSeconds(1);
+                    _verbose($"Probing {remote}:{port} with an MPTCP connection.");
+                    probe = new PeerProbe(name, ConnectivityProbe.Run(remote, port, null, TimeSpan.FromSeconds(10), send, TimeSpan.Zero, cancel));
+                }
+            }
+            else if (_request.CaptureSeconds is { } seconds)
+            {
+                cancel.WaitHandle.WaitOne(TimeSpan.FromSeconds(seconds));
+            }
+
+            if (capture is not null)
+            {
+                cancel.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(300)); // the last segments of the probe
+            }
+        }
+        finally
+        {
+            if (capture is not null)
+            {
+                (long _, long dropped, long _) = capture.Stop();
+                capture.Dispose();
+                if (dropped > 0)
+                {
+                    _warning($"The kernel dropped {dropped} packets during the capture.");
+                }
+            }
+        }
+
+        return (probe, processor?.Tracker.Summaries().ToList());
+    }
+
+    private T? Try<T>(FindingComponent component, string check, Func<T> read) where T : class
+    {
+        try
+        {
+            _verbose($"Checking {check}.");
+            return read();
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            _unavailable.Add(new UnavailableCheck(component, check, e.Message));
+            return null;
+        }
+    }
+
+    /// <summary>What the gathering layers throw by design: a part of the host that cannot be read.</summary>
+    internal static bool IsExpected(Exception e) =>
+        e is KernelException or MptcpPathManagerMissingException or FormatException or IOException or UnauthorizedAccessException
+            or BusUnavailableException or Tmds.DBus.Protocol.DBusExceptionBase or CaptureException or InvalidOperationException
+            or ProcessGoneException or NameResolutionException;
+}

@@ -1,0 +1,288 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Net;
+
+namespace MptcpTools.Diagnosis;
+
+/// <summary>The changes Repair-MptcpConfiguration knows how to make. Each is one fixed operation of the module.</summary>
+public enum RepairKind
+{
+    SetSysctl,
+    SetLimits,
+    AddEndpoint,
+    StartUnit,
+    SetReversePathFilter,
+    DeleteNftablesRule,
+    DeleteIptablesRule,
+}
+
+/// <summary>A repair record that cannot be one of the module's operations (a forged or damaged finding).</summary>
+public sealed class InvalidRepairException : Exception
+{
+    public InvalidRepairException(string message) : base(message) { }
+}
+
+/// <summary>
+/// One change that fixes a finding, as data: what it changes and where, how to take it back, whether it is
+/// safe to automate, and the command a person would type, rendered from the record and never read back.
+/// Properties are plain values (strings, numbers, string arrays), so a record survives Export-Clixml and
+/// remoting and is rebuilt from its properties with <see cref="FromProperties"/>. Applying one is
+/// RepairEngine's work, which checks its arguments against what the host really has.
+/// </summary>
+public abstract class MptcpRepair
+{
+    public abstract RepairKind Kind { get; }
+    /// <summary>The finding this repair fixes.</summary>
+    public string FindingId { get; init; } = "";
+    /// <summary>Applied without -Force. Fixed by the kind, so no record can declare a risky change safe.</summary>
+    public bool SafeToAutomate => Kind is RepairKind.SetSysctl or RepairKind.SetLimits or RepairKind.AddEndpoint or RepairKind.StartUnit;
+    /// <summary>Cannot be put back by the module: it prompts under the default $ConfirmPreference.</summary>
+    public bool Irreversible => Kind is RepairKind.DeleteNftablesRule or RepairKind.DeleteIptablesRule;
+    /// <summary>What it changes, in a few words.</summary>
+    public abstract string Target { get; }
+    /// <summary>The command that makes the same change by hand.</summary>
+    public abstract string Command { get; }
+    /// <summary>The command that takes the change back, as far as the diagnosis could tell.</summary>
+    public abstract string Undo { get; }
+    /// <summary>Two findings, one change: the same identity is applied once.</summary>
+    public abstract string Identity { get; }
+
+    public override string ToString() => Command;
+
+    /// <summary>
+    /// Rebuilds a record from its properties, as a deserialized object carries them (Import-Clixml,
+    /// remoting). Throws InvalidRepairException when they do not make one of the module's repairs.
+    /// </summary>
+    public static MptcpRepair FromProperties(Func<string, object?> property)
+    {
+        string kindText = Text(property, "Kind");
+        if (!Enum.TryParse(kindText, ignoreCase: false, out RepairKind kind) || !Enum.IsDefined(kind) || int.TryParse(kindText, out _))
+        {
+            throw new InvalidRepairException($"'{kindText}' is not a kind of repair this module makes.");
+        }
+
+        string findingId = OptionalText(property, "FindingId") ?? "";
+        return kind switch
+        {
+            RepairKind.SetSysctl => new SysctlRepair
+            {
+                FindingId = findingId, Name = Text(property, "Name"), Value = Text(property, "Value"),
+                Persistent = Bool(property, "Persistent"), Before = OptionalText(property, "Before"), File = OptionalText(property, "File"),
+            },
+            RepairKind.SetLimits => new LimitRepair
+            {
+                FindingId = findingId, Subflows = UInt(property, "Subflows"), AddAddrAccepted = UInt(property, "AddAddrAccepted"),
+                Before = OptionalText(property, "Before"),
+            },
+            RepairKind.AddEndpoint => new EndpointRepair
+            {
+                FindingId = findingId, Address = Text(property, "Address"), Interface = Text(property, "Interface"), Flags = Text(property, "Flags"),
+            },
+            RepairKind.StartUnit => new UnitRepair { FindingId = findingId, Unit = Text(property, "Unit") },
+            RepairKind.SetReversePathFilter => new ReversePathFilterRepair
+            {
+                FindingId = findingId, Interface = Text(property, "Interface"), Value = (int)UInt(property, "Value"),
+                AlsoAll = Bool(property, "AlsoAll"), Before = (int)UInt(property, "Before"), AllBefore = (int)UInt(property, "AllBefore"),
+            },
+            RepairKind.DeleteNftablesRule => new NftablesRuleRepair
+            {
+                FindingId = findingId, Family = Text(property, "Family"), Table = Text(property, "Table"), Chain = Text(property, "Chain"),
+                Handle = Long(property, "Handle"), Rule = OptionalText(property, "Rule") ?? "", AfterHandle = OptionalLong(property, "AfterHandle"),
+            },
+            RepairKind.DeleteIptablesRule => new IptablesRuleRepair
+            {
+                FindingId = findingId, Source = Text(property, "Source"), Table = Text(property, "Table"), Chain = Text(property, "Chain"),
+                Arguments = Texts(property, "Arguments"), Position = (int)UInt(property, "Position"), Rule = OptionalText(property, "Rule") ?? "",
+            },
+            _ => throw new InvalidRepairException($"'{kind}' is not a kind of repair this module makes."),
+        };
+    }
+
+    private static string Text(Func<string, object?> property, string name) =>
+        OptionalText(property, name) ?? throw new InvalidRepairException($"The repair has no {name}.");
+
+    private static string? OptionalText(Func<string, object?> property, string name) =>
+        property(name) is { } value ? Convert.ToString(value, CultureInfo.InvariantCulture) : null;
+
+    private static bool Bool(Func<string, object?> property, string name) =>
+        property(name) switch
+        {
+            bool b => b,
+            string s when bool.TryParse(s, out bool b) => b,
+            null => false,
+            var other => throw new InvalidRepairException($"The repair's {name} '{other}' is not true or false."),
+        };
+
+    private static uint UInt(Func<string, object?> property, string name) =>
+        (uint)Math.Clamp(Long(property, name), 0, uint.MaxValue);
+
+    private static long Long(Func<string, object?> property, string name) =>
+        OptionalLong(property, name) ?? throw new InvalidRepairException($"The repair has no {name}.");
+
+    private static long? OptionalLong(Func<string, object?> property, string name)
+    {
+        string? text = OptionalText(property, name);
+        if (text is null || text.Length == 0)
+        {
+            return null;
+        }
+
+        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n)
+            ? n
+            : throw new InvalidRepairException($"The repair's {name} '{text}' is not a number.");
+    }
+
+    private static string[] Texts(Func<string, object?> property, string name) =>
+        property(name) switch
+        {
+            string s => new[] { s },
+            IEnumerable items => items.Cast<object?>().Select(i => Convert.ToString(i, CultureInfo.InvariantCulture) ?? "").ToArray(),
+            _ => throw new InvalidRepairException($"The repair has no {name}."),
+        };
+}
+
+/// <summary>Set a sysctl now, and, when Persistent, in a sysctl.d file that wins at boot.</summary>
+public sealed class SysctlRepair : MptcpRepair
+{
+    /// <summary>The file Repair-MptcpConfiguration writes unless told otherwise (-SysctlFile).</summary>
+    public const string DefaultFile = "/etc/sysctl.d/90-mptcp.conf";
+
+    public override RepairKind Kind => RepairKind.SetSysctl;
+    public string Name { get; init; } = "";
+    public string Value { get; init; } = "";
+    public bool Persistent { get; init; }
+    /// <summary>The value when the diagnosis ran.</summary>
+    public string? Before { get; init; }
+    /// <summary>
+    /// The file that, when the diagnosis ran, would be applied after the one that wins at boot: for the rendered
+    /// command only. Repair-MptcpConfiguration works the file out again on the host it changes.
+    /// </summary>
+    public string? File { get; init; }
+    private string ShownFile => File ?? DefaultFile;
+    public override string Target => Name;
+    public override string Command => $"sysctl -w {ShellText.Quote($"{Name}={Value}")}" + (Persistent ? $"; echo {ShellText.Quote($"{Name} = {Value}")} > {ShellText.Quote(ShownFile)}" : "");
+    public override string Undo => (Before is null ? "" : $"sysctl -w {ShellText.Quote($"{Name}={Before}")}") + (Persistent ? $"{(Before is null ? "" : "; ")}rm {ShellText.Quote(ShownFile)}" : "");
+    public override string Identity => $"{Kind}:{Name}={Value}";
+}
+
+/// <summary>Raise the path manager's limits to at least these values.</summary>
+public sealed class LimitRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.SetLimits;
+    public uint Subflows { get; init; }
+    public uint AddAddrAccepted { get; init; }
+    /// <summary>The limits when the diagnosis ran.</summary>
+    public string? Before { get; init; }
+    public override string Target => "MPTCP limits";
+    public override string Command => $"ip mptcp limits set subflows {Subflows} add_addr_accepted {AddAddrAccepted}";
+    public override string Undo => Before is null ? "" : $"ip mptcp limits set {Before}";
+    public override string Identity => $"{Kind}:{Subflows}:{AddAddrAccepted}";
+}
+
+/// <summary>Add an in-kernel path manager endpoint for an address on an interface.</summary>
+public sealed class EndpointRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.AddEndpoint;
+    public string Address { get; init; } = "";
+    public string Interface { get; init; } = "";
+    /// <summary>The endpoint flags by name ("Subflow").</summary>
+    public string Flags { get; init; } = "Subflow";
+    public override string Target => $"{Address} dev {Interface}";
+    public override string Command =>
+        $"ip mptcp endpoint add {ShellText.Quote(Address)} dev {ShellText.Quote(Interface)} " +
+        string.Join(" ", Flags.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(f => f.ToLowerInvariant()));
+    public override string Undo => $"Get-MptcpEndpoint -Address {ShellText.Quote(Address)} | Remove-MptcpEndpoint";
+    public override string Identity => $"{Kind}:{Address}";
+}
+
+/// <summary>Enable and start mptcpd's unit through systemd.</summary>
+public sealed class UnitRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.StartUnit;
+    public string Unit { get; init; } = "";
+    public override string Target => Unit;
+    public override string Command => $"systemctl enable --now {ShellText.Quote(Unit)}";
+    public override string Undo => $"systemctl disable --now {ShellText.Quote(Unit)}";
+    public override string Identity => $"{Kind}:{Unit}";
+}
+
+/// <summary>Loosen reverse-path filtering on an interface (and on "all" when that is strict too).</summary>
+public sealed class ReversePathFilterRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.SetReversePathFilter;
+    public string Interface { get; init; } = "";
+    public int Value { get; init; } = 2;
+    public bool AlsoAll { get; init; }
+    public int Before { get; init; }
+    public int AllBefore { get; init; }
+    public string SysctlName => Kernel.ProcFiles.InterfaceSysctlName("ipv4", Interface, "rp_filter");
+    public override string Target => SysctlName;
+    public override string Command => $"sysctl -w {ShellText.Quote($"{SysctlName}={Value}")}" + (AlsoAll ? $" net.ipv4.conf.all.rp_filter={Value}" : "");
+    public override string Undo => $"sysctl -w {ShellText.Quote($"{SysctlName}={Before}")}" + (AlsoAll ? $" net.ipv4.conf.all.rp_filter={AllBefore}" : "");
+    public override string Identity => $"{Kind}:{Interface}";
+}
+
+/// <summary>Delete one nftables rule, named by family, table, chain and handle.</summary>
+public sealed class NftablesRuleRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.DeleteNftablesRule;
+    public string Family { get; init; } = "";
+    public string Table { get; init; } = "";
+    public string Chain { get; init; } = "";
+    public long Handle { get; init; }
+    /// <summary>The rule's text, as nft lists it: what the deletion removes, and what Undo adds back.</summary>
+    public string Rule { get; init; } = "";
+    /// <summary>The handle of the rule before it in its chain (null: it was the first), where Undo puts it back.</summary>
+    public long? AfterHandle { get; init; }
+    public override string Target => $"nftables {Family} {Table} {Chain} handle {Handle}";
+    public override string Command => $"nft delete rule {ShellText.Join(new[] { Family, Table, Chain })} handle {Handle}";
+    public override string Undo => AfterHandle is { } after
+        ? $"nft add rule {ShellText.Join(new[] { Family, Table, Chain })} position {after} {ShellText.Quote(Rule)}"
+        : $"nft insert rule {ShellText.Join(new[] { Family, Table, Chain })} {ShellText.Quote(Rule)}";
+    public override string Identity => $"{Kind}:{Family}/{Table}/{Chain}/{Handle}";
+}
+
+/// <summary>Delete one iptables rule, named by its flavour, table, chain and exact arguments.</summary>
+public sealed class IptablesRuleRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.DeleteIptablesRule;
+    /// <summary>iptables, ip6tables, iptables-legacy or ip6tables-legacy.</summary>
+    public string Source { get; init; } = "";
+    public string Table { get; init; } = "";
+    public string Chain { get; init; } = "";
+    /// <summary>The rule's arguments after "-A CHAIN", as iptables-save listed them.</summary>
+    public string[] Arguments { get; init; } = Array.Empty<string>();
+    /// <summary>Its place in the chain, where Undo puts it back.</summary>
+    public int Position { get; init; }
+    /// <summary>The -A line as iptables-save showed it.</summary>
+    public string Rule { get; init; } = "";
+    private string Tool => Host.FirewallChanges.IptablesCommands.TryGetValue(Source, out string? tool) ? tool : Source;
+    public override string Target => $"{Source} {Table} {Chain} rule {Position}";
+    public override string Command => ShellText.Join(new[] { Tool, "-t", Table, "-D", Chain }.Concat(Arguments));
+    public override string Undo => ShellText.Join(new[] { Tool, "-t", Table, "-I", Chain, Position.ToString(CultureInfo.InvariantCulture) }.Concat(Arguments));
+    public override string Identity => $"{Kind}:{Source}/{Table}/{Chain}/{string.Join("\u0001", Arguments)}";
+}
+
+/// <summary>One change Repair-MptcpConfiguration made, or would make, with before and after.</summary>
+public sealed class MptcpRepairResult
+{
+    public string FindingId { get; init; } = "";
+    public string Action { get; init; } = "";
+    public string Target { get; init; } = "";
+    public string? Before { get; init; }
+    public string? After { get; init; }
+    /// <summary>False when the change was only described (a riskier fix without -Force, or nothing to do).</summary>
+    public bool Applied { get; init; }
+    /// <summary>The exact commands that make the change by hand.</summary>
+    public string Command { get; init; } = "";
+    /// <summary>How to take the change back.</summary>
+    public string Undo { get; init; } = "";
+    public string? Note { get; init; }
+    /// <summary>The repair record this result is for.</summary>
+    public MptcpRepair? Repair { get; init; }
+
+    public override string ToString() => $"{FindingId}: {Action} {Target}: {Before} -> {After}{(Applied ? "" : " (not applied)")}";
+}

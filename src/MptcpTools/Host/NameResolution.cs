@@ -1,0 +1,48 @@
+using System;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+
+namespace MptcpTools.Host;
+
+/// <summary>A host name that did not resolve, with the name and the resolver's reason.</summary>
+public sealed class NameResolutionException : Exception
+{
+    public NameResolutionException(string name, string reason, Exception? inner = null)
+        : base($"'{name}' does not resolve: {reason}", inner) => Name = name;
+
+    public string Name { get; }
+}
+
+/// <summary>Turns a host name or address literal into an address: the one resolver the module uses.</summary>
+public static class NameResolution
+{
+    /// <summary>
+    /// The address of <paramref name="name"/>: the literal itself, or the first resolved address of the
+    /// <paramref name="preferred"/> family when there is one. Throws NameResolutionException.
+    /// </summary>
+    public static IPAddress Resolve(string name, AddressFamily? preferred = null)
+    {
+        if (IPAddress.TryParse(name, out IPAddress? literal))
+        {
+            return literal;
+        }
+
+        IPAddress[] all;
+        try
+        {
+            all = Dns.GetHostAddresses(name);
+        }
+        catch (SocketException e)
+        {
+            throw new NameResolutionException(name, e.Message, e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new NameResolutionException(name, e.Message, e);
+        }
+
+        return all.FirstOrDefault(a => preferred is null || a.AddressFamily == preferred) ?? all.FirstOrDefault()
+               ?? throw new NameResolutionException(name, "the resolver returned no address");
+    }
+}
