@@ -145,6 +145,18 @@ Describe 'Firewall rules from real nft output' {
         @(Invoke-Judge $json $text 5201 $noInterfaces $skip).Count | Should -Be 0
     }
 
+    It 'gives each rule its own text when two tables use the same handles (captured from nft 1.0.6)' {
+        $json2 = Get-Content -Raw (Join-Path $fixtures 'nft-two-tables.json')
+        $text2 = Get-Content -Raw (Join-Path $fixtures 'nft-two-tables.txt')
+        $rules = [MptcpTools.Host.NftablesRuleset]::Parse($json2, $text2, $none).Item2
+        ($rules | Where-Object { $_.Table -eq 'mptl' -and $_.Handle -eq 3 }).Text | Should -Be 'tcp option mptcp exists drop comment "no mptcp, it''s a test"'
+        ($rules | Where-Object { $_.Table -eq 'other' -and $_.Handle -eq 3 }).Text | Should -Be 'tcp dport 80 accept'
+        ($rules | Where-Object { $_.Table -eq 'mptl' }).Position | Should -Be @(1, 2, 3)
+        $drop = @(Invoke-Judge $json2 $text2 $null @() $none)
+        $drop.Count | Should -Be 1
+        $drop[0].Repair.Undo | Should -Be ('nft add rule inet mptl output_filter position 2 ' + [MptcpTools.Diagnosis.ShellText]::Quote('tcp option mptcp exists drop comment "no mptcp, it''s a test"'))
+    }
+
     It 'finds nothing in a clean ruleset' {
         $clean = '{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"table": {"family": "inet", "name": "t", "handle": 1}}, {"chain": {"family": "inet", "table": "t", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}]}'
         @(Invoke-Judge $clean '' 5201 $noInterfaces $none).Count | Should -Be 0

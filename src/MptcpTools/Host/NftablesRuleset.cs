@@ -22,7 +22,7 @@ public static class NftablesRuleset
     {
         var chains = new List<FirewallChain>();
         var rules = new List<FirewallRule>();
-        Dictionary<long, string> ruleText = RuleTextByHandle(text);
+        Dictionary<string, string> ruleText = RuleTextByHandle(text);
         var positions = new Dictionary<string, int>(StringComparer.Ordinal);
         using JsonDocument doc = JsonDocument.Parse(json);
         foreach (JsonElement item in doc.RootElement.GetProperty("nftables").EnumerateArray())
@@ -67,7 +67,7 @@ public static class NftablesRuleset
             rules.Add(new FirewallRule
             {
                 Source = "nftables", Family = f, Table = t, Chain = ch, Handle = handle, Position = position,
-                Text = ruleText.TryGetValue(handle, out string? display) ? display : $"handle {handle}",
+                Text = ruleText.TryGetValue($"{f}/{t}/{handle}", out string? display) ? display : $"handle {handle}",
                 Verdict = verdict,
                 MatchesMptcpOption = mptcp,
                 MptcpSubtype = subtype,
@@ -82,16 +82,39 @@ public static class NftablesRuleset
         return (chains, rules);
     }
 
-    private static Dictionary<long, string> RuleTextByHandle(string text)
+    // Handles are unique within a table, not across the ruleset: the text is keyed by family, table and handle.
+    private static Dictionary<string, string> RuleTextByHandle(string text)
     {
-        var map = new Dictionary<long, string>();
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? table = null;
+        bool inChain = false;
         foreach (string raw in text.Split('\n'))
         {
-            Match m = Regex.Match(raw, @"^\s*(.*?)\s+# handle (\d+)\s*$");
-            if (m.Success && !raw.TrimStart().StartsWith("chain ", StringComparison.Ordinal) && !raw.TrimStart().StartsWith("table ", StringComparison.Ordinal)
-                && long.TryParse(m.Groups[2].Value, NumberStyles.None, CultureInfo.InvariantCulture, out long handle))
+            string line = raw.Trim();
+            Match t = Regex.Match(line, @"^table (\S+) (.+?) \{");
+            if (t.Success)
             {
-                map[handle] = m.Groups[1].Value;
+                table = $"{t.Groups[1].Value}/{t.Groups[2].Value.Trim('"')}";
+                inChain = false;
+                continue;
+            }
+
+            if (Regex.IsMatch(line, @"^chain .+ \{"))
+            {
+                inChain = true;
+                continue;
+            }
+
+            if (line == "}")
+            {
+                inChain = false; // a chain closes first; the table's own brace only ends a table we leave anyway
+                continue;
+            }
+
+            Match m = Regex.Match(line, @"^(.*?)\s+# handle (\d+)$");
+            if (inChain && table is not null && m.Success && long.TryParse(m.Groups[2].Value, NumberStyles.None, CultureInfo.InvariantCulture, out long handle))
+            {
+                map[$"{table}/{handle}"] = m.Groups[1].Value;
             }
         }
 

@@ -1,0 +1,250 @@
+# Repairs as data, against the real kernel: firewall rules whose comments have spaces and quotes are found
+# and deleted through their records, and put back with the Undo the result gives; findings that went
+# through Export-Clixml repair alike; forged records change nothing; irreversible changes ask for
+# confirmation; facts gathered in a namespace are judged elsewhere with the same result.
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot 'Lab/MptcpLab.psm1') -Force
+    $labSkip = [bool](Get-LabSkipReason)
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'Lab/MptcpLab.psm1') -Force
+    Import-Module (Get-LabModulePath) -Force   # the judging side of the facts test runs here
+    $work = Join-Path ([IO.Path]::GetTempPath()) "mptl-$PID-repair"
+    New-Item -ItemType Directory -Path $work -Force | Out-Null
+    $noBus = "unix:path=$work/no-bus"
+    $comment = 'allow "mptcp" it''s on'
+    function Invoke-Nft([string] $Namespace, [string] $Rules) {
+        $f = Join-Path $work "$([guid]::NewGuid().ToString('n')).nft"; Set-Content $f $Rules
+        Invoke-InNamespace $Namespace nft '-f', $f | Out-Null
+    }
+    function Get-NftRules([string] $Namespace) { @(Invoke-InNamespace $Namespace nft '-a', 'list', 'table', 'inet', 'mptl' -AllowFailure) -join "`n" }
+    function Get-IptablesRules([string] $Namespace) { @(Invoke-InNamespace $Namespace iptables-nft-save) | Where-Object { $_ -like '-A *' } }
+    # An nft rule that drops option 30 and an iptables one that drops it too, both with a comment of spaces and quotes.
+    function Add-CommentedRules($Lab) {
+        Invoke-Nft $Lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  ct state invalid drop comment `"keep first`"`n  tcp option mptcp exists drop comment `"no mptcp, it's a test`"`n  udp dport 9 drop`n }`n}"
+        Invoke-InNamespace $Lab.Client iptables '-A', 'OUTPUT', '-p', 'tcp', '-d', '203.0.113.2/32', '-j', 'ACCEPT' | Out-Null
+        Invoke-InNamespace $Lab.Client iptables '-A', 'OUTPUT', '-p', 'tcp', '-m', 'comment', '--comment', $comment, '-m', 'tcp', '--tcp-option', '30', '-j', 'DROP' | Out-Null
+    }
+    # The What if lines of a command run in a fresh, non-interactive pwsh in the namespace (they go to the host, not to a stream).
+    function Get-WhatIf([string] $Namespace, [string] $Command) {
+        $exe = [Environment]::ProcessPath
+        [string[]] $pre = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        $script = "Import-Module '$(Get-LabModulePath)'; $Command"
+        @(& ip netns exec $Namespace $exe @pre -NoProfile -NonInteractive -Command $script 2>&1) | ForEach-Object { "$_" } | Where-Object { $_ -like 'What if:*' }
+    }
+}
+AfterAll { Remove-Item $work -Recurse -Force -ErrorAction Ignore }
+
+Describe 'Firewall rules with commented text, deleted through their records and put back with Undo' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Add-CommentedRules $lab
+        $before = @{ Nft = (Get-NftRules $lab.Client); Iptables = @(Get-IptablesRules $lab.Client) }
+        $r = Invoke-LabCmdlet $lab.Client { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus | Repair-MptcpConfiguration -Force -Confirm:$false } -ArgumentList $noBus
+        $deleted = @($r.Output | Where-Object Action -eq 'Delete firewall rule')
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'finds both and deletes both, and only them' {
+        $r.Errors | Should -BeNullOrEmpty
+        $deleted.Count | Should -Be 2
+        $deleted.Applied | Should -Be @($true, $true)
+        $nft = Get-NftRules $lab.Client
+        $nft | Should -Not -Match 'tcp option mptcp exists drop'
+        $nft | Should -Match 'ct state invalid drop comment "keep first"'
+        $nft | Should -Match 'udp dport 9 drop'
+        @(Get-IptablesRules $lab.Client) | Should -Be @('-A OUTPUT -d 203.0.113.2/32 -p tcp -j ACCEPT')
+    }
+
+    It 'says what it deleted, with the commands that did it and that undo it' {
+        $n = $deleted | Where-Object { $_.Repair.Kind -eq 'DeleteNftablesRule' }
+        $n.Before | Should -Be 'tcp option mptcp exists drop comment "no mptcp, it''s a test"'
+        $n.After | Should -Be 'deleted'
+        $n.Command | Should -Match '^nft delete rule inet mptl output_filter handle \d+$'
+        $n.Undo | Should -Match '^nft add rule inet mptl output_filter position \d+ '
+        $i = $deleted | Where-Object { $_.Repair.Kind -eq 'DeleteIptablesRule' }
+        $i.Before | Should -BeLike '*--comment "allow \"mptcp\" it\''s on"*'
+        $i.Repair.Arguments | Should -Contain $comment
+        $i.Undo | Should -BeLike 'iptables-nft -t filter -I OUTPUT 2 *'
+    }
+
+    It 'puts both back, in their places, when the Undo commands are run' {
+        foreach ($undo in $deleted.Undo) { Invoke-InNamespace $lab.Client sh '-c', $undo | Out-Null }
+        # Handles change; the rules, their order and their comments do not.
+        ((Get-NftRules $lab.Client) -replace '# handle \d+', '') | Should -Be ($before.Nft -replace '# handle \d+', '')
+        @(Get-IptablesRules $lab.Client) | Should -Be $before.Iptables
+    }
+}
+
+Describe 'Findings read back from Export-Clixml' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Invoke-InNamespace $lab.Client sysctl '-qw', 'net.mptcp.enabled=0' | Out-Null
+        Invoke-InNamespace $lab.Client ip 'mptcp', 'limits', 'set', 'subflows', '0', 'add_addr_accepted', '0' | Out-Null
+        Invoke-InNamespace $lab.Client sysctl '-qw', 'net.ipv4.conf.c1.rp_filter=1' | Out-Null
+        Add-CommentedRules $lab
+        $xml = Join-Path $work "findings-$PID.xml"
+        $file = Join-Path $work "clixml-$PID.conf"
+        Invoke-LabCmdlet $lab.Client { param($bus, $xml) Invoke-MptcpDiagnosis -BusAddress $bus | Export-Clixml -LiteralPath $xml } -ArgumentList $noBus, $xml | Out-Null
+    }
+    AfterAll { Remove-MptcpLab $lab; Remove-Item $xml, $file -ErrorAction Ignore }
+
+    It 'list the same changes under -WhatIf as the direct pipeline' {
+        $direct = @(Get-WhatIf $lab.Client "Invoke-MptcpDiagnosis -BusAddress '$noBus' | Repair-MptcpConfiguration -Force -SysctlFile '$file' -WhatIf")
+        $read = @(Get-WhatIf $lab.Client "Import-Clixml -LiteralPath '$xml' | Repair-MptcpConfiguration -Force -SysctlFile '$file' -WhatIf")
+        $direct.Count | Should -BeGreaterOrEqual 5   # sysctl, limits, rp_filter, two firewall rules
+        $read | Should -Be $direct
+        ($direct -join " ") | Should -Match "nftables rule .tcp option mptcp exists drop comment .no mptcp, it.s a test."
+        (Invoke-InNamespace $lab.Client sysctl '-n', 'net.mptcp.enabled') | Should -Be '0'
+    }
+
+    It 'repair the host they came from' {
+        $r = Invoke-LabCmdlet $lab.Client { param($xml, $file) Import-Clixml -LiteralPath $xml | Repair-MptcpConfiguration -Force -SysctlFile $file -Confirm:$false } -ArgumentList $xml, $file
+        $r.Errors | Should -BeNullOrEmpty
+        @($r.Output | Where-Object Applied).Count | Should -Be 5
+        (Invoke-InNamespace $lab.Client sysctl '-n', 'net.mptcp.enabled') | Should -Be '1'
+        (Invoke-InNamespace $lab.Client sysctl '-n', 'net.ipv4.conf.c1.rp_filter') | Should -Be '2'
+        (Invoke-InNamespace $lab.Client ip 'mptcp', 'limits') -join ' ' | Should -Match 'subflows 2'
+        Get-NftRules $lab.Client | Should -Not -Match 'mptcp exists drop'
+        Get-Content $file | Should -Contain 'net.mptcp.enabled = 1'
+    }
+}
+
+Describe 'Forged findings and records change nothing' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Invoke-Nft $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  udp dport 9 accept comment `"not mptcp`"`n }`n}"
+        $acceptHandle = [int]([regex]::Match((Get-NftRules $lab.Client), 'udp dport 9 accept .*# handle (\d+)').Groups[1].Value)
+        $forgedFile = Join-Path $work "forged-$PID.nft"
+        Set-Content $forgedFile "table inet forged {`n}"
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'never runs the text of a remediation' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($file)
+            [MptcpTools.Diagnosis.MptcpFinding]@{ Id = 'FirewallDropsMptcpOption'; Severity = 'Error'; Component = 'Firewall'; Remediation = "nft -f $file" } |
+                Repair-MptcpConfiguration -Force -Confirm:$false
+        } -ArgumentList $forgedFile
+        $r.Output | Should -BeNullOrEmpty
+        (Invoke-InNamespace $lab.Client nft 'list', 'tables') -join ' ' | Should -Not -Match 'forged'
+    }
+
+    It 'refuses <Case> with <ErrorId>, and the host is unchanged' -ForEach @(
+        @{ Case = 'an nft deletion of a rule that does not touch option 30'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.NftablesRuleRepair]@{ FindingId = 'FirewallDropsMptcpOption'; Family = 'inet'; Table = 'mptl'; Chain = 'output_filter'; Handle = $args[0] } } }
+        @{ Case = 'an nft deletion of a handle that does not exist'; ErrorId = 'RepairTargetNotFound'; Record = { [MptcpTools.Diagnosis.NftablesRuleRepair]@{ Family = 'inet'; Table = 'mptl'; Chain = 'output_filter'; Handle = 999 } } }
+        @{ Case = 'an nft deletion in a family nft does not have'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.NftablesRuleRepair]@{ Family = 'inet; flush ruleset'; Table = 'mptl'; Chain = 'output_filter'; Handle = 1 } } }
+        @{ Case = 'an iptables deletion of a rule that is not there'; ErrorId = 'RepairTargetNotFound'; Record = { [MptcpTools.Diagnosis.IptablesRuleRepair]@{ Source = 'iptables'; Table = 'filter'; Chain = 'OUTPUT'; Arguments = [string[]]@('-p', 'tcp', '-m', 'tcp', '--tcp-option', '30', '-j', 'DROP') } } }
+        @{ Case = 'an iptables deletion through another tool'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.IptablesRuleRepair]@{ Source = 'sh'; Table = 'filter'; Chain = 'OUTPUT'; Arguments = [string[]]@('-c', 'nft flush ruleset') } } }
+        @{ Case = 'a sysctl other than net.mptcp.enabled'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.SysctlRepair]@{ Name = 'net.ipv4.ip_forward'; Value = '1' } } }
+        @{ Case = 'an rp_filter of a path, not an interface'; ErrorId = 'RepairTargetNotFound'; Record = { [MptcpTools.Diagnosis.ReversePathFilterRepair]@{ Interface = '../../../../tmp/x'; Value = 2 } } }
+        @{ Case = 'an endpoint for an address the interface does not have'; ErrorId = 'RepairTargetNotFound'; Record = { [MptcpTools.Diagnosis.EndpointRepair]@{ Address = '198.51.100.77'; Interface = 'c1'; Flags = 'Subflow' } } }
+        @{ Case = 'a unit that is not mptcpd''s'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.UnitRepair]@{ Unit = 'ssh.service' } } }
+    ) {
+        $before = @{ Nft = (Get-NftRules $lab.Client); Forward = (Invoke-InNamespace $lab.Client sysctl '-n', 'net.ipv4.ip_forward'); Endpoints = (Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show') -join ' ' }
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($record, $handle)
+            $repair = & ([scriptblock]::Create($record)) $handle
+            [pscustomobject]@{ Id = 'Forged'; Repair = @($repair) } | Repair-MptcpConfiguration -Force -Confirm:$false -BusAddress 'unix:path=/nonexistent'
+        } -ArgumentList $Record.ToString(), $acceptHandle
+        $r.Output | Should -BeNullOrEmpty
+        $r.Errors.Count | Should -Be 1
+        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike "$ErrorId,*"
+        $r.Errors[0].TargetObject | Should -Not -BeNullOrEmpty
+        Get-NftRules $lab.Client | Should -Be $before.Nft
+        (Invoke-InNamespace $lab.Client sysctl '-n', 'net.ipv4.ip_forward') | Should -Be $before.Forward
+        (Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show') -join ' ' | Should -Be $before.Endpoints
+    }
+
+    It 'refuses a deserialized record edited to run another command, as a binding error of that input only' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            $bad = [pscustomobject]@{ Id = 'X'; Repair = @([pscustomobject]@{ Kind = 'RunCommand'; Command = 'nft flush ruleset' }) }
+            $good = [pscustomobject]@{ Id = 'Y'; Repair = @([pscustomobject]@{ Kind = 'SetLimits'; Subflows = 3; AddAddrAccepted = 2; FindingId = 'SubflowLimitZero' }) }
+            $bad, $good | Repair-MptcpConfiguration -Confirm:$false
+        }
+        $r.Errors.Count | Should -Be 1
+        $r.Errors[0].Message | Should -Match 'RunCommand'
+        $r.Output.Action | Should -Be 'Set limits'
+        (Invoke-InNamespace $lab.Client ip 'mptcp', 'limits') -join ' ' | Should -Match 'subflows 3'
+        Get-NftRules $lab.Client | Should -Match 'udp dport 9 accept'
+    }
+}
+
+Describe 'Irreversible changes ask under the default $ConfirmPreference' -Tag Lab -Skip:$labSkip {
+    BeforeEach { $lab = New-MptcpLab }
+    AfterEach { Remove-MptcpLab $lab }
+
+    It 'Remove-MptcpEndpoint -All changes nothing in a non-interactive session, and says confirmation was needed' {
+        $r = Invoke-LabCmdlet $lab.Client { Remove-MptcpEndpoint -All }
+        $r.Errors.Count | Should -Be 1
+        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ConfirmationRequired,*'
+        $r.Errors[0].Message | Should -Match 'confirmation'
+        $r.Errors[0].RecommendedAction | Should -Match 'Confirm:\$false'
+        @(Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show').Count | Should -Be 2
+        # A single endpoint is Medium impact: no question; -Confirm:$false lets -All through.
+        (Invoke-LabCmdlet $lab.Client { Remove-MptcpEndpoint -Id 1 }).Errors | Should -BeNullOrEmpty
+        (Invoke-LabCmdlet $lab.Client { Remove-MptcpEndpoint -All -Confirm:$false }).Errors | Should -BeNullOrEmpty
+        @(Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show').Count | Should -Be 0
+    }
+
+    It 'Repair-MptcpConfiguration -Force keeps a firewall rule it cannot confirm deleting, and applies the safe repairs' {
+        Invoke-Nft $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"
+        Invoke-InNamespace $lab.Client ip 'mptcp', 'limits', 'set', 'subflows', '0' | Out-Null
+        $r = Invoke-LabCmdlet $lab.Client { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus | Repair-MptcpConfiguration -Force } -ArgumentList $noBus
+        @($r.Errors | Where-Object FullyQualifiedErrorId -like 'ConfirmationRequired,*').Count | Should -Be 1
+        Get-NftRules $lab.Client | Should -Match 'tcp option mptcp exists drop'
+        ($r.Output | Where-Object Action -eq 'Set limits').Applied | Should -BeTrue
+    }
+}
+
+Describe 'Facts gathered in a namespace, judged in another process' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Invoke-InNamespace $lab.Client ip 'mptcp', 'limits', 'set', 'add_addr_accepted', '0' | Out-Null
+        Invoke-InNamespace $lab.Client sysctl '-qw', 'net.ipv4.conf.c1.rp_filter=1' | Out-Null
+        Invoke-Nft $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'gives the same findings as Invoke-MptcpDiagnosis there' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($bus)
+            $request = [MptcpTools.Diagnosis.DiagnosisRequest]@{ BusAddress = $bus; Port = 5201 }
+            [MptcpTools.Diagnosis.DiagnosisGatherer]::Gather($request).ToJson()
+            Invoke-MptcpDiagnosis -BusAddress $bus -Port 5201 -IncludePassed | ForEach-Object { "$($_.Severity) $($_.Id) $($_.Summary)" }
+        } -ArgumentList $noBus
+        $r.Errors | Should -BeNullOrEmpty
+        $facts = [MptcpTools.Diagnosis.HostFacts]::FromJson($r.Output[0])
+        $facts.Firewall.Rules.Count | Should -BeGreaterThan 0
+        $judged = @([MptcpTools.Diagnosis.DiagnosisRules]::Evaluate($facts) | ForEach-Object { "$($_.Severity) $($_.Id) $($_.Summary)" })
+        $there = @($r.Output | Select-Object -Skip 1)
+        $judged | Should -Be $there
+        $judged | Should -Contain ($there | Where-Object { $_ -like 'Error FirewallDropsMptcpOption*' })
+        @($judged | Where-Object { $_ -like 'Warning StrictReversePathFilter*' }).Count | Should -Be 1
+    }
+}
+
+Describe 'The reverse-path filter of an interface with a dot in its name' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        # Named as a VLAN is (this kernel has no 8021q); the dot is what matters to the sysctl path.
+        Invoke-InNamespace $lab.Client ip 'link', 'add', 'c1.100', 'type', 'veth', 'peer', 'name', 'c1p100' | Out-Null
+        Invoke-InNamespace $lab.Client ip 'addr', 'add', '198.51.100.100/32', 'dev', 'c1.100' | Out-Null
+        Invoke-InNamespace $lab.Client ip 'link', 'set', 'c1.100', 'up' | Out-Null
+        Invoke-InNamespace $lab.Client ip 'link', 'set', 'c1p100', 'up' | Out-Null
+        Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'add', '198.51.100.100', 'dev', 'c1.100', 'subflow' | Out-Null
+        Invoke-InNamespace $lab.Client sysctl '-qw', 'net/ipv4/conf/c1.100/rp_filter=1' | Out-Null
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'is found, and loosened through /proc/sys/net/ipv4/conf/c1.100' {
+        $r = Invoke-LabCmdlet $lab.Client { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus | Where-Object Id -eq StrictReversePathFilter | Repair-MptcpConfiguration -Force -Confirm:$false } -ArgumentList $noBus
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Output.Target | Should -Be 'net/ipv4/conf/c1.100/rp_filter'
+        $r.Output.After | Should -Be '2'
+        $r.Output.Command | Should -Be 'sysctl -w net/ipv4/conf/c1.100/rp_filter=2'
+        (Invoke-InNamespace $lab.Client cat '/proc/sys/net/ipv4/conf/c1.100/rp_filter') | Should -Be '2'
+        (Invoke-InNamespace $lab.Client cat '/proc/sys/net/ipv4/conf/c1/rp_filter') | Should -Be '0'
+    }
+}
