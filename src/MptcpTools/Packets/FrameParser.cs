@@ -69,8 +69,9 @@ public ref struct TcpSegmentView
 
 /// <summary>
 /// Finds the TCP segment in a captured frame: Ethernet (with VLAN tags), Linux cooked v1 and v2, raw IP,
-/// BSD loopback (DLT_NULL and DLT_LOOP); IPv4 (first fragments) and IPv6 (skipping extension headers).
-/// Never throws: what is not a readable TCP segment is simply not one.
+/// BSD loopback (DLT_NULL and DLT_LOOP) by hand, as fast as a capture at line rate needs; the rarer link
+/// types PacketDotNet decodes through <see cref="LinkLayerFallback"/>; IPv4 (first fragments) and IPv6
+/// (skipping extension headers). Never throws: what is not a readable TCP segment is simply not one.
 /// </summary>
 public static class FrameParser
 {
@@ -86,8 +87,12 @@ public static class FrameParser
     public const int LinkIPv6 = 229;
     public const int LinkLinuxSll2 = 276;
 
+    /// <summary>The link types of the hand-written fast path.</summary>
     public static bool IsSupportedLinkType(int linkType) => linkType is LinkNull or LinkEthernet or LinkRaw or LinkRawOpenBsd
         or LinkRawBsd or LinkLoop or LinkLinuxSll or LinkIPv4 or LinkIPv6 or LinkLinuxSll2;
+
+    /// <summary>The link types TryParse reads: the fast path's, and those PacketDotNet decodes for it.</summary>
+    public static bool CanParseLinkType(int linkType) => IsSupportedLinkType(linkType) || LinkLayerFallback.Handles(linkType);
 
     public static bool TryParse(int linkType, ReadOnlySpan<byte> frame, out TcpSegmentView segment)
     {
@@ -138,7 +143,12 @@ public static class FrameParser
                 offset = 0;
                 break;
             default:
-                return false;
+                if (!LinkLayerFallback.TryFindNetworkLayer(linkType, frame, out offset, out etherType))
+                {
+                    return false;
+                }
+
+                break;
         }
 
         return etherType switch
