@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Net;
+using System.Runtime.CompilerServices;
 
 namespace MptcpTools.Packets;
 
@@ -143,12 +144,7 @@ public static class FrameParser
                 offset = 0;
                 break;
             default:
-                if (!LinkLayerFallback.TryFindNetworkLayer(linkType, frame, out offset, out etherType))
-                {
-                    return false;
-                }
-
-                break;
+                return TryOtherLinkType(linkType, frame, ref segment);
         }
 
         return etherType switch
@@ -157,6 +153,19 @@ public static class FrameParser
             0x86dd => TryIPv6(frame[offset..], ref segment),
             _ => false,
         };
+    }
+
+    // Apart from TryParse, and not inlined into it, so that its locals are never address-taken, which would
+    // keep them out of registers on the hot path.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool TryOtherLinkType(int linkType, ReadOnlySpan<byte> frame, ref TcpSegmentView segment)
+    {
+        if (!LinkLayerFallback.TryFindNetworkLayer(linkType, frame, out int offset, out int etherType))
+        {
+            return false;
+        }
+
+        return etherType == 0x86dd ? TryIPv6(frame[offset..], ref segment) : TryIPv4(frame[offset..], ref segment);
     }
 
     private static bool TryIPv4(ReadOnlySpan<byte> ip, ref TcpSegmentView segment)
