@@ -3,7 +3,7 @@
 .SYNOPSIS
     Builds, tests, packages and runs MptcpTools.
 .DESCRIPTION
-    Build     compiles src/MptcpTools and lays out output/MptcpTools (dll, manifest, format file, en-US help).
+    Build     compiles src/MptcpTools and lays out output/MptcpTools (dll, lib/ dependencies, manifest, format file, en-US help).
     Test      builds, installs the test prerequisites it can, and runs every Pester test in a fresh pwsh.
     Diagnose  builds, imports the module and runs the diagnosis on this host.
     Package   builds and writes output/package/MptcpTools.<version>.nupkg for Install-PSResource.
@@ -35,16 +35,21 @@ $manifest = Import-PowerShellDataFile (Join-Path $root 'MptcpTools.psd1')
 function Invoke-Build {
     Write-Step "Building MptcpTools $($manifest.ModuleVersion) ($Configuration)"
     $publish = Join-Path $output 'obj/publish'
+    # A fresh publish folder: every dll in it ships, so a dependency dropped from the csproj must not linger.
+    if (Test-Path $publish) { Remove-Item $publish -Recurse -Force }
     Invoke-Native dotnet publish (Join-Path $root 'src/MptcpTools/MptcpTools.csproj') -c $Configuration -o $publish `
         "-p:ModuleVersion=$($manifest.ModuleVersion)" --nologo --verbosity quiet
     if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
     New-Item -ItemType Directory -Path $moduleOut, (Join-Path $moduleOut 'en-US') | Out-Null
 
-    # pwsh supplies System.Management.Automation and its friends; ship only our own and third-party dlls.
-    # System.IO.Pipelines (for Tmds.DBus.Protocol) is in .NET 10's framework but not in .NET 8's (pwsh 7.4).
-    Get-ChildItem $publish -Filter *.dll |
-        Where-Object Name -In 'MptcpTools.dll', 'SharpPcap.dll', 'PacketDotNet.dll', 'Tmds.DBus.Protocol.dll', 'System.IO.Pipelines.dll' |
-        Copy-Item -Destination $moduleOut
+    # Our dll goes to the module root; every third-party dll to lib/, where only the module's own load context
+    # (src/MptcpTools/ModuleLoadContext.cs) looks, so they never land in the default context beside another
+    # module's copies. pwsh supplies System.Management.Automation (the csproj keeps it out of the publish).
+    # System.IO.Pipelines comes with Tmds.DBus.Protocol's package for .NET 8, whose framework lacks it (see the context).
+    $lib = Join-Path $moduleOut 'lib'
+    New-Item -ItemType Directory -Path $lib | Out-Null
+    Copy-Item (Join-Path $publish 'MptcpTools.dll') $moduleOut
+    Get-ChildItem $publish -Filter *.dll | Where-Object Name -ne 'MptcpTools.dll' | Copy-Item -Destination $lib
     Copy-Item (Join-Path $root 'MptcpTools.psd1') $moduleOut
     Copy-Item (Join-Path $root 'src/MptcpTools/MptcpTools.format.ps1xml') $moduleOut
     Copy-Item (Join-Path $root 'en-US/about_*.help.txt') (Join-Path $moduleOut 'en-US')
@@ -66,6 +71,11 @@ function Invoke-Test {
             -o (Join-Path $output 'tools/MptcpPeer') --nologo --verbosity quiet
         Invoke-Native dotnet build (Join-Path $root 'tests/tools/DBusStandIn/DBusStandIn.csproj') -c Release `
             -o (Join-Path $output 'tools/DBusStandIn') --nologo --verbosity quiet
+        # Another module's versions (0.0.1) of the module's dependencies, for tests/LoadContext.Tests.ps1.
+        foreach ($name in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol') {
+            Invoke-Native dotnet build (Join-Path $root 'tests/tools/ConflictingAssembly/ConflictingAssembly.csproj') -c Release `
+                "-p:AssemblyName=$name" -o (Join-Path $output "tools/ConflictingAssembly/$name") --nologo --verbosity quiet
+        }
     }
     catch {
         # The run must still end with its one summary line.

@@ -4,7 +4,9 @@
 #  - options the corpus lacks, crafted byte by byte from RFC 8684's figures (named in each case);
 #  - bad input: every corpus option truncated at every length, lying length fields, random bytes,
 #    damaged and non-capture files;
-#  - every link type the reader claims, by re-encapsulating corpus frames.
+#  - every link type the reader claims, by re-encapsulating corpus frames: the hand-written fast path's and
+#    those PacketDotNet decodes for it (PPP, IEEE 802.11 bare, radiotap, PPI);
+#  - the PacketDotNet frame builder the crafted captures come from, checked against tcpdump.
 BeforeDiscovery {
     $corpusDir = Join-Path $PSScriptRoot 'Fixtures/corpus/tcpdump'
     $corpus = Get-ChildItem $corpusDir -Filter *.pcap | ForEach-Object { @{ Name = $_.BaseName; Pcap = $_.FullName; Out = [IO.Path]::ChangeExtension($_.FullName, '.out') } }
@@ -115,6 +117,7 @@ Describe 'Subflow outcomes from crafted captures (RFC 8684 3.1-3.2 handshakes)' 
     BeforeAll {
         # An MPTCP v1 connection 192.0.2.2 -> 203.0.113.2:5201, then two joins from 198.51.100.2 that carry the
         # server's token (SHA-256 of its key): one answered with MP_JOIN and reset before its third ACK, one never answered.
+        # The frames are built by PacketDotNet (New-TcpFrame), checksums included.
         $serverKey = [uint64]'0x1122334455667788'
         $token = [MptcpTools.Packets.MptcpKeys]::Token($serverKey, 1).ToString('x8')
         $c = '192.0.2.2'; $j = '198.51.100.2'; $s = '203.0.113.2'
@@ -160,7 +163,7 @@ Describe 'Options the corpus lacks, crafted from RFC 8684' {
         @{ Case = 'MP_PRIO without address id (3.3.8, figure 11): backup'; Hex = '1e 03 51'; Flags = 'Ack'; Expect = @{ Subtype = 'MpPrio'; Backup = $true; AddressId = $null } }
         @{ Case = 'MP_PRIO with address id (RFC 6824 form)'; Hex = '1e 04 50 07'; Flags = 'Ack'; Expect = @{ Subtype = 'MpPrio'; Backup = $false; AddressId = 7 } }
         @{ Case = 'MP_FAIL (3.7, figure 16)'; Hex = '1e 0c 60 00 00 00 00 01 00 00 00 2a'; Flags = 'Ack'; Expect = @{ Subtype = 'MpFail'; DataSequence = 4294967338 } }
-        @{ Case = 'DSS with 4-byte data ACK and 4-byte DSN mapping (3.3, figure 9)'; Hex = '1e 10 20 05 00 00 00 64 00 00 01 00 00 00 00 01 05 dc'; Flags = 'Ack'; Expect = @{ Subtype = 'Dss'; DataAck = 100; DataSequence = 256; SubflowSequence = 1; DataLength = 1500; Checksum = $null; DataFin = $false } }
+        @{ Case = 'DSS with 4-byte data ACK and 4-byte DSN mapping (3.3, figure 9)'; Hex = '1e 12 20 05 00 00 00 64 00 00 01 00 00 00 00 01 05 dc'; Flags = 'Ack'; Expect = @{ Subtype = 'Dss'; DataAck = 100; DataSequence = 256; SubflowSequence = 1; DataLength = 1500; Checksum = $null; DataFin = $false } }
         @{ Case = 'DSS with 8-byte data ACK, 8-byte DSN, checksum'; Hex = '1e 1c 20 0f 00 00 00 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00 05 00 10 ab cd'; Flags = 'Ack'; Expect = @{ Subtype = 'Dss'; DataAck = 4294967296; DataSequence = 8589934592; SubflowSequence = 5; DataLength = 16; Checksum = 0xabcd } }
         @{ Case = 'DSS with an 8-byte data ACK only'; Hex = '1e 0c 20 03 00 00 00 00 00 00 00 09'; Flags = 'Ack'; Expect = @{ Subtype = 'Dss'; DataAck = 9; HasMapping = $false } }
         @{ Case = 'DSS DATA_FIN with its 1-byte mapping (3.3.3)'; Hex = '1e 0e 20 14 00 00 00 09 00 00 00 00 00 01'; Flags = 'Ack, Fin'; Expect = @{ Subtype = 'Dss'; DataFin = $true; DataLength = 1; IsInfiniteMapping = $false } }
@@ -305,6 +308,16 @@ Describe 'Link types and formats' {
         # mptcp-v0 is Ethernet (mptcp-v1 is Linux cooked, mptcp-tcprst raw IP: the corpus covers those as they are).
         $frames = Read-PcapFrames (Join-Path $corpusDir 'mptcp-v0.pcap')
         $reference = @(Read-MptcpCapture -LiteralPath (Join-Path $corpusDir 'mptcp-v0.pcap') | ForEach-Object { "$($_.Number) $($_.Options -join ';')" })
+        # The corpus carries IPv4 only: IPv6 frames from the builder, with MPTCP options, for the link types PacketDotNet reads.
+        $v6 = @(
+            (New-TcpFrame '2001:db8:1::2' '2001:db8:3::2' 40000 5201 'Syn' '1e 04 01 01'),
+            (New-TcpFrame '2001:db8:3::2' '2001:db8:1::2' 5201 40000 'Syn,Ack' '1e 0c 01 01 11 22 33 44 55 66 77 88'),
+            (New-TcpFrame '2001:db8:1::2' '2001:db8:3::2' 40000 5201 'Ack' '1e 1e 30 05 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 09 1f 90 01 02 03 04 05 06 07 08' -Payload 100)
+        )
+        $v6Times = 0..($v6.Count - 1) | ForEach-Object { [pscustomobject]@{ Time = [DateTime]::UnixEpoch.AddSeconds($_) } }
+        $v6File = Join-Path $TestDrive 'v6.pcap'
+        Write-PcapFile $v6File 1 $v6Times $v6
+        $v6Reference = @(Read-MptcpCapture -LiteralPath $v6File | ForEach-Object { "$($_.Number) $_ $($_.Options -join ';')" })
     }
 
     It 'decodes the same options when the frames are carried as <Name>' -ForEach @(
@@ -314,11 +327,48 @@ Describe 'Link types and formats' {
         @{ Name = 'BSD loopback (DLT_NULL)'; LinkType = 0 }
         @{ Name = 'OpenBSD loopback (DLT_LOOP)'; LinkType = 108 }
         @{ Name = 'Ethernet with two VLAN tags'; LinkType = 1; Vlan = $true }
+        @{ Name = 'PPP without framing (PacketDotNet)'; LinkType = 9 }
+        @{ Name = 'PPP with HDLC-like framing (PacketDotNet)'; LinkType = 9; Hdlc = $true }
+        @{ Name = 'PPP_HDLC (PacketDotNet)'; LinkType = 50 }
+        @{ Name = 'IEEE 802.11 QoS data (PacketDotNet)'; LinkType = 105 }
+        @{ Name = 'IEEE 802.11 under radiotap (PacketDotNet)'; LinkType = 127 }
+        @{ Name = 'IEEE 802.11 under PPI (PacketDotNet)'; LinkType = 192 }
     ) {
-        $file = Join-Path $TestDrive "$LinkType.pcap"
-        $converted = foreach ($f in $frames) { , (Convert-EthernetFrame $f.Data $LinkType -Vlan:([bool]$Vlan)) }
+        $file = Join-Path $TestDrive "$LinkType$Hdlc.pcap"
+        $converted = foreach ($f in $frames) { , (Convert-EthernetFrame $f.Data $LinkType -Vlan:([bool]$Vlan) -HdlcFraming:([bool]$Hdlc)) }
         Write-PcapFile $file $LinkType $frames $converted
         @(Read-MptcpCapture -LiteralPath $file | ForEach-Object { "$($_.Number) $($_.Options -join ';')" }) | Should -Be $reference
+    }
+
+    It 'decodes the same IPv6 segments when they are carried as link type <LinkType> (PacketDotNet)' -ForEach @(
+        @{ LinkType = 9 }, @{ LinkType = 105 }, @{ LinkType = 127 }, @{ LinkType = 192 }
+    ) {
+        $file = Join-Path $TestDrive "v6-$LinkType.pcap"
+        Write-PcapFile $file $LinkType $v6Times @(foreach ($f in $v6) { , (Convert-EthernetFrame $f $LinkType) })
+        @(Read-MptcpCapture -LiteralPath $file | ForEach-Object { "$($_.Number) $_ $($_.Options -join ';')" }) | Should -Be $v6Reference
+    }
+
+    It 'reads PPP frames cut short by the snap length as the fast path reads the Ethernet ones cut at the same place' {
+        # Cut every frame 44 bytes into its IP packet: into the TCP options of most.
+        $cutEthernet = foreach ($f in $frames) { , [byte[]]$f.Data[0..([Math]::Min($f.Data.Length, 14 + 44) - 1)] }
+        $cutPpp = foreach ($f in $frames) { $ppp = Convert-EthernetFrame $f.Data 9; , [byte[]]$ppp[0..([Math]::Min($ppp.Length, 2 + 44) - 1)] }
+        Write-PcapFile (Join-Path $TestDrive 'cut-eth.pcap') 1 $frames $cutEthernet
+        Write-PcapFile (Join-Path $TestDrive 'cut-ppp.pcap') 9 $frames $cutPpp
+        $expected = @(Read-MptcpCapture -LiteralPath (Join-Path $TestDrive 'cut-eth.pcap') -IncludePlainTcp | ForEach-Object { "$_ $($_.Options -join ';')" })
+        $expected.Count | Should -Be $reference.Count
+        @(Read-MptcpCapture -LiteralPath (Join-Path $TestDrive 'cut-ppp.pcap') -IncludePlainTcp | ForEach-Object { "$_ $($_.Options -join ';')" }) | Should -Be $expected
+    }
+
+    It 'reports a link type neither the fast path nor PacketDotNet reads (<LinkType>) as UnsupportedLinkType' -ForEach @(
+        @{ LinkType = 104 }, @{ LinkType = 147 }
+    ) {
+        $file = Join-Path $TestDrive "unsupported-$LinkType.pcap"
+        Write-PcapFile $file $LinkType $frames @(foreach ($f in $frames) { , $f.Data })
+        $out = @(Read-MptcpCapture -LiteralPath $file -ErrorVariable err -ErrorAction SilentlyContinue)
+        $out.Count | Should -Be 0
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'UnsupportedLinkType,*'
+        $err[0].Exception.Message | Should -BeLike "*link-layer type $LinkType *"
     }
 
     It 'reads the pcapng it writes, with the same objects as the pcap' {
@@ -328,5 +378,67 @@ Describe 'Link types and formats' {
         $a = Read-MptcpCapture -LiteralPath (Join-Path $corpusDir 'mptcp-v0.pcap') -IncludePlainTcp
         $b = Read-MptcpCapture -LiteralPath $file -IncludePlainTcp
         ($b | ForEach-Object { "$($_.Timestamp.Ticks) $_" }) | Should -Be ($a | ForEach-Object { "$($_.Timestamp.Ticks) $_" })
+    }
+}
+
+Describe 'The PacketDotNet frame builder, against tcpdump' {
+    BeforeAll {
+        # Frames over both address families, with payload, each carrying MPTCP options tcpdump can print.
+        $crafted = @(
+            @{ Src = '192.0.2.2'; Dst = '203.0.113.2'; SPort = 40000; DPort = 5201; Flags = 'Syn'; Hex = '1e 04 01 01'; Seq = 1000; Ack = 0; Payload = 0 }
+            @{ Src = '203.0.113.2'; Dst = '192.0.2.2'; SPort = 5201; DPort = 40000; Flags = 'Syn,Ack'; Hex = '1e 0c 01 01 11 22 33 44 55 66 77 88'; Seq = 5000; Ack = 1001; Payload = 0 }
+            @{ Src = '192.0.2.2'; Dst = '203.0.113.2'; SPort = 40000; DPort = 5201; Flags = 'Ack,Psh'; Hex = '1e 12 20 05 00 00 00 64 00 00 01 00 00 00 00 01 05 dc'; Seq = 1001; Ack = 5001; Payload = 1460 }
+            @{ Src = '2001:db8:1::2'; Dst = '2001:db8:3::2'; SPort = 40001; DPort = 5201; Flags = 'Syn'; Hex = '1e 0c 11 02 de ad be ef 00 00 00 07'; Seq = 7; Ack = 0; Payload = 0 }
+            @{ Src = '2001:db8:3::2'; Dst = '2001:db8:1::2'; SPort = 5201; DPort = 40001; Flags = 'Ack'; Hex = '1e 1e 30 05 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 09 1f 90 01 02 03 04 05 06 07 08'; Seq = 9; Ack = 8; Payload = 10 }
+            @{ Src = '2001:db8:1::2'; Dst = '2001:db8:3::2'; SPort = 40001; DPort = 5201; Flags = 'Rst,Ack'; Hex = '1e 0c 70 00 01 02 03 04 05 06 07 08'; Seq = 8; Ack = 10; Payload = 0 }
+        )
+        $built = foreach ($c in $crafted) { , (New-TcpFrame $c.Src $c.Dst $c.SPort $c.DPort $c.Flags $c.Hex -Seq $c.Seq -Ack $c.Ack -Payload $c.Payload) }
+        $times = 0..($crafted.Count - 1) | ForEach-Object { [pscustomobject]@{ Time = [DateTime]::UnixEpoch.AddSeconds(1700000000 + $_).AddTicks(1234560 * $_) } }
+        $file = Join-Path $TestDrive 'built.pcap'
+        Write-PcapFile $file 1 $times $built
+        $tcpdump = Get-Command tcpdump -CommandType Application -ErrorAction Ignore | Select-Object -First 1
+    }
+
+    It 'writes frames whose IP and TCP checksums, addresses, ports, flags, numbers, lengths and MPTCP options tcpdump confirms' {
+        $tcpdump | Should -Not -BeNullOrEmpty -Because 'tcpdump is the reference (build.ps1 -Task Test installs it)'
+        $text = Join-Path $TestDrive 'built.out'
+        & $tcpdump.Source -# -n -S -vv -r $file 2>$null | Set-Content $text
+        $lines = @{}; $current = $null
+        foreach ($line in Get-Content $text) {
+            if ($line -match '^\s*(\d+)\s\s(.*)$') { $current = [int]$Matches[1]; $lines[$current] = $Matches[2] } else { $lines[$current] += ' ' + $line.Trim() }
+        }
+        $lines.Count | Should -Be $crafted.Count
+        $expected = Read-TcpdumpExpectation $text
+        $expected.Unparsed | Should -BeNullOrEmpty
+        $flagText = @{ Syn = 'S'; 'Syn,Ack' = 'S.'; 'Ack,Psh' = 'P.'; Ack = '.'; 'Rst,Ack' = 'R.' }
+        for ($i = 0; $i -lt $crafted.Count; $i++) {
+            $c = $crafted[$i]; $line = $lines[$i + 1]
+            $line | Should -Not -Match 'bad cksum|incorrect' -Because $line
+            $line | Should -Match 'cksum 0x[0-9a-f]+ \(correct\)' -Because $line
+            $line | Should -Match ([regex]::Escape("$($c.Src).$($c.SPort) > $($c.Dst).$($c.DPort): Flags [$($flagText[$c.Flags])]")) -Because $line
+            $line | Should -Match "seq $($c.Seq)\b" -Because $line
+            if ($c.Ack) { $line | Should -Match "ack $($c.Ack)\b" -Because $line }
+            $line | Should -Match "length $($c.Payload)$" -Because $line
+            $theirs = @($expected.Frames["$($i + 1)"])
+            $theirs.Count | Should -Be 1 -Because $line
+            $ours = [MptcpTools.Packets.MptcpOptionDecoder]::Decode((ConvertFrom-Hex $c.Hex), [MptcpTools.Packets.TcpFlags]$c.Flags)
+            Assert-SameOption -Ours $ours -Theirs $theirs[0] -Frame ($i + 1)
+        }
+    }
+
+    It 'writes the same frames and timestamps to pcapng as to pcap' {
+        $ng = Join-Path $TestDrive 'built.pcapng'
+        Write-PcapFile $ng 1 $times $built -Format PcapNg
+        $fromPcap = @(Read-MptcpCapture -LiteralPath $file -IncludePlainTcp | ForEach-Object { "$($_.Timestamp.Ticks) $_ $($_.Options -join ';')" })
+        $fromPcap.Count | Should -Be $crafted.Count
+        @(Read-MptcpCapture -LiteralPath $ng -IncludePlainTcp | ForEach-Object { "$($_.Timestamp.Ticks) $_ $($_.Options -join ';')" }) | Should -Be $fromPcap
+        for ($i = 0; $i -lt $crafted.Count; $i++) { $fromPcap[$i] | Should -BeLike "$($times[$i].Time.Ticks) *" }
+    }
+
+    It 'refuses options that do not fit a TCP header, and mixed address families' {
+        $builder = [MptcpTools.Packets.TcpFrameBuilder]::new([ipaddress]'192.0.2.2', 1, [ipaddress]'192.0.2.3', 2)
+        $builder.Options.Add([byte[]]::new(30)); $builder.Options.Add([byte[]]::new(11))
+        { $builder.Build() } | Should -Throw '*41 bytes*40*'
+        { [MptcpTools.Packets.TcpFrameBuilder]::new([ipaddress]'192.0.2.2', 1, [ipaddress]'2001:db8::1', 2) } | Should -Throw '*address family*'
     }
 }

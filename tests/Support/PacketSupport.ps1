@@ -1,5 +1,6 @@
 # Helpers for the packet tests: reading tcpdump's expected output into values, computing tokens the
-# RFC way with .NET's own hashes, and reading and writing classic pcap files to re-encapsulate frames.
+# RFC way with .NET's own hashes, reading classic pcap files to re-encapsulate frames, and crafting
+# frames and captures with the module's PacketDotNet-based TcpFrameBuilder.
 
 function ConvertFrom-Hex([string] $Hex) {
     $clean = $Hex -replace '[^0-9a-fA-F]', ''
@@ -202,11 +203,15 @@ function Read-PcapFrames([string] $Path) {
 }
 
 # Replaces an Ethernet header with another link type's header for the same packet.
-function Convert-EthernetFrame([byte[]] $Data, [int] $LinkType, [switch] $Vlan) {
+function Convert-EthernetFrame([byte[]] $Data, [int] $LinkType, [switch] $Vlan, [switch] $HdlcFraming) {
     $etherType = [byte[]]$Data[12..13]
     $payload = [byte[]]$Data[14..($Data.Length - 1)]
     $isV6 = $etherType[0] -eq 0x86 -and $etherType[1] -eq 0xdd
     $isIp = $isV6 -or ($etherType[0] -eq 0x08 -and $etherType[1] -eq 0x00)
+    # IEEE 802.11 QoS data to the AP (ToDS): receiver = BSSID, transmitter = source, then destination,
+    # sequence control, QoS control; then LLC/SNAP with the EtherType (802.2, RFC 1042).
+    $dot11 = [byte[]](@(0x88, 0x01, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01) + $Data[6..11] + $Data[0..5] + @(0x10, 0x00, 0x00, 0x00) +
+        @(0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00) + $etherType + $payload)
     switch ($LinkType) {
         1 {
             if (-not $Vlan) { return , $Data }
@@ -218,42 +223,40 @@ function Convert-EthernetFrame([byte[]] $Data, [int] $LinkType, [switch] $Vlan) 
         101 { if (-not $isIp) { return , [byte[]]@() }; return , $payload }
         0 { $family = if ($isV6) { 10 } else { 2 }; return , [byte[]]([BitConverter]::GetBytes([uint32]$family) + $payload) }
         108 { $family = if ($isV6) { 24 } else { 2 }; $f = [BitConverter]::GetBytes([uint32]$family); [Array]::Reverse($f); return , [byte[]]($f + $payload) }
+        # PPP (RFC 1661): the protocol field, 0x0021 IPv4 or 0x0057 IPv6; with RFC 1662's ff 03 in front when framed.
+        { $_ -in 9, 50 } {
+            if (-not $isIp) { return , [byte[]]@() }
+            $protocol = if ($isV6) { [byte[]](0x00, 0x57) } else { [byte[]](0x00, 0x21) }
+            $framing = if ($HdlcFraming -or $LinkType -eq 50) { [byte[]](0xff, 0x03) } else { [byte[]]@() }
+            return , [byte[]]($framing + $protocol + $payload)
+        }
+        105 { return , $dot11 }
+        # A radiotap header with no fields: version 0, pad, length 8 (little-endian), no present bits.
+        127 { return , [byte[]](@(0, 0, 8, 0, 0, 0, 0, 0) + $dot11) }
+        # A PPI header with no fields: version 0, flags 0, length 8, then the DLT of what follows (105), little-endian.
+        192 { return , [byte[]](@(0, 0, 8, 0, 105, 0, 0, 0) + $dot11) }
     }
     throw "link type $LinkType not handled"
 }
 
-function Write-PcapFile([string] $Path, [int] $LinkType, $Frames, $Data) {
-    $s = [IO.MemoryStream]::new()
-    $w = [IO.BinaryWriter]::new($s)
-    $w.Write([uint32]0xa1b2c3d4u); $w.Write([uint16]2); $w.Write([uint16]4); $w.Write([int32]0); $w.Write([uint32]0); $w.Write([uint32]262144); $w.Write([uint32]$LinkType)
-    for ($i = 0; $i -lt $Frames.Count; $i++) {
-        $t = $Frames[$i].Time - [DateTime]::UnixEpoch
-        $bytes = [byte[]]$Data[$i]
-        $w.Write([uint32][Math]::Floor($t.TotalSeconds)); $w.Write([uint32](($t.Ticks % 10000000) / 10)); $w.Write([uint32]$bytes.Length); $w.Write([uint32]$bytes.Length); $w.Write($bytes)
-    }
-    $w.Flush()
-    [IO.File]::WriteAllBytes($Path, $s.ToArray())
+# Writes a capture of one link type through the module's writer (libpcap's for pcap), one timestamp per frame.
+function Write-PcapFile([string] $Path, [int] $LinkType, $Frames, $Data, [MptcpTools.Packets.CaptureFileFormat] $Format = 'Pcap') {
+    $times = [DateTime[]]@($Frames | ForEach-Object Time)
+    $bytes = [byte[][]]::new(@($Data).Count)
+    for ($i = 0; $i -lt $bytes.Length; $i++) { $bytes[$i] = [byte[]]$Data[$i] }
+    [MptcpTools.Packets.TcpFrameBuilder]::WriteCapture($Path, $Format, $LinkType, $times, $bytes)
 }
 
 function ConvertTo-Hex([byte[]] $Bytes) { ($Bytes | ForEach-Object { $_.ToString('x2') }) -join ' ' }
 
-# An Ethernet/IPv4/TCP frame with the given TCP option bytes (checksums left 0: the decoder does not read them).
-function New-TcpFrame([string] $Src, [string] $Dst, [int] $SPort, [int] $DPort, [string] $Flags, [string] $OptionsHex = '', [uint32] $Seq = 1, [int] $Payload = 0) {
-    $options = [byte[]]::new(0)   # (an empty array returned from an if would unroll to $null)
-    if ($OptionsHex) { $options = ConvertFrom-Hex $OptionsHex }
-    while ($options.Length % 4) { $options += [byte]1 }   # NOP padding
-    $flagBits = 0
-    foreach ($f in $Flags -split ',') { $flagBits = $flagBits -bor @{ Fin = 1; Syn = 2; Rst = 4; Psh = 8; Ack = 16 }[$f.Trim()] }
-    $tcpLength = 20 + $options.Length
-    $tcp = [byte[]]::new($tcpLength)
-    $tcp[0] = $SPort -shr 8; $tcp[1] = $SPort -band 255; $tcp[2] = $DPort -shr 8; $tcp[3] = $DPort -band 255
-    $tcp[4] = ($Seq -shr 24) -band 255; $tcp[5] = ($Seq -shr 16) -band 255; $tcp[6] = ($Seq -shr 8) -band 255; $tcp[7] = $Seq -band 255
-    $tcp[12] = ($tcpLength / 4) -shl 4; $tcp[13] = $flagBits; $tcp[14] = 0xff; $tcp[15] = 0xff
-    $options.CopyTo($tcp, 20)
-    $total = 20 + $tcpLength + $Payload
-    $ip = [byte[]]::new(20)
-    $ip[0] = 0x45; $ip[2] = $total -shr 8; $ip[3] = $total -band 255; $ip[8] = 64; $ip[9] = 6
-    ([ipaddress]$Src).GetAddressBytes().CopyTo($ip, 12); ([ipaddress]$Dst).GetAddressBytes().CopyTo($ip, 16)
-    $eth = [byte[]](0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6, 8, 0)
-    return , [byte[]]($eth + $ip + $tcp + [byte[]]::new($Payload))
+# An Ethernet/IPv4 or IPv6/TCP frame built by PacketDotNet (TcpFrameBuilder), checksums included, with the
+# given TCP option bytes (NOP-padded to the 4-byte boundary) and a payload of that many zero bytes.
+function New-TcpFrame([string] $Src, [string] $Dst, [int] $SPort, [int] $DPort, [string] $Flags, [string] $OptionsHex = '', [uint32] $Seq = 1, [int] $Payload = 0, [uint32] $Ack = 0) {
+    $builder = [MptcpTools.Packets.TcpFrameBuilder]::new([ipaddress]$Src, $SPort, [ipaddress]$Dst, $DPort)
+    if ($Flags) { $builder.Flags = [MptcpTools.Packets.TcpFlags]$Flags }
+    $builder.Sequence = $Seq
+    $builder.Acknowledgment = $Ack
+    $builder.PayloadLength = $Payload
+    if ($OptionsHex) { $builder.Options.Add((ConvertFrom-Hex $OptionsHex)) }
+    return , $builder.Build()
 }

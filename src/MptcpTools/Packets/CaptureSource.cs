@@ -93,10 +93,10 @@ public sealed class CaptureFileReader
         using (device)
         {
             LinkType = (int)device.LinkType;
-            if (!FrameParser.IsSupportedLinkType(LinkType))
+            if (!FrameParser.CanParseLinkType(LinkType))
             {
                 throw new CaptureException(CaptureProblem.UnsupportedLinkType,
-                    $"'{Path}' has link-layer type {LinkType} ({device.LinkType}); supported are Ethernet, Linux cooked v1 and v2, raw IP and loopback.");
+                    $"'{Path}' has link-layer type {LinkType} ({device.LinkType}); supported are Ethernet, Linux cooked v1 and v2, raw IP, loopback, PPP and IEEE 802.11 (bare, radiotap or PPI).");
             }
 
             Position = 24;

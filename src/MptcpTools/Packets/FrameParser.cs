@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Net;
+using System.Runtime.CompilerServices;
 
 namespace MptcpTools.Packets;
 
@@ -69,8 +70,9 @@ public ref struct TcpSegmentView
 
 /// <summary>
 /// Finds the TCP segment in a captured frame: Ethernet (with VLAN tags), Linux cooked v1 and v2, raw IP,
-/// BSD loopback (DLT_NULL and DLT_LOOP); IPv4 (first fragments) and IPv6 (skipping extension headers).
-/// Never throws: what is not a readable TCP segment is simply not one.
+/// BSD loopback (DLT_NULL and DLT_LOOP) by hand, as fast as a capture at line rate needs; the rarer link
+/// types PacketDotNet decodes through <see cref="LinkLayerFallback"/>; IPv4 (first fragments) and IPv6
+/// (skipping extension headers). Never throws: what is not a readable TCP segment is simply not one.
 /// </summary>
 public static class FrameParser
 {
@@ -86,8 +88,12 @@ public static class FrameParser
     public const int LinkIPv6 = 229;
     public const int LinkLinuxSll2 = 276;
 
+    /// <summary>The link types of the hand-written fast path.</summary>
     public static bool IsSupportedLinkType(int linkType) => linkType is LinkNull or LinkEthernet or LinkRaw or LinkRawOpenBsd
         or LinkRawBsd or LinkLoop or LinkLinuxSll or LinkIPv4 or LinkIPv6 or LinkLinuxSll2;
+
+    /// <summary>The link types TryParse reads: the fast path's, and those PacketDotNet decodes for it.</summary>
+    public static bool CanParseLinkType(int linkType) => IsSupportedLinkType(linkType) || LinkLayerFallback.Handles(linkType);
 
     public static bool TryParse(int linkType, ReadOnlySpan<byte> frame, out TcpSegmentView segment)
     {
@@ -138,7 +144,7 @@ public static class FrameParser
                 offset = 0;
                 break;
             default:
-                return false;
+                return TryOtherLinkType(linkType, frame, ref segment);
         }
 
         return etherType switch
@@ -147,6 +153,19 @@ public static class FrameParser
             0x86dd => TryIPv6(frame[offset..], ref segment),
             _ => false,
         };
+    }
+
+    // Apart from TryParse, and not inlined into it, so that its locals are never address-taken, which would
+    // keep them out of registers on the hot path.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool TryOtherLinkType(int linkType, ReadOnlySpan<byte> frame, ref TcpSegmentView segment)
+    {
+        if (!LinkLayerFallback.TryFindNetworkLayer(linkType, frame, out int offset, out int etherType))
+        {
+            return false;
+        }
+
+        return etherType == 0x86dd ? TryIPv6(frame[offset..], ref segment) : TryIPv4(frame[offset..], ref segment);
     }
 
     private static bool TryIPv4(ReadOnlySpan<byte> ip, ref TcpSegmentView segment)
