@@ -9,6 +9,7 @@
     PowerShellVersion      = '7.4'
     CompatiblePSEditions   = @('Core')
     FormatsToProcess       = @('MptcpTools.format.ps1xml')
+    TypesToProcess         = @('MptcpTools.types.ps1xml')
     FunctionsToExport      = @()
     CmdletsToExport        = @(
         'Get-MptcpKernelState'

@@ -52,6 +52,7 @@ function Invoke-Build {
     Get-ChildItem $publish -Filter *.dll | Where-Object Name -ne 'MptcpTools.dll' | Copy-Item -Destination $lib
     Copy-Item (Join-Path $root 'MptcpTools.psd1') $moduleOut
     Copy-Item (Join-Path $root 'src/MptcpTools/MptcpTools.format.ps1xml') $moduleOut
+    Copy-Item (Join-Path $root 'src/MptcpTools/MptcpTools.types.ps1xml') $moduleOut
     Copy-Item (Join-Path $root 'en-US/about_*.help.txt') (Join-Path $moduleOut 'en-US')
     Copy-Item (Join-Path $root 'LICENSE') $moduleOut
     Copy-Item (Join-Path $root 'src/HealthChecks') $moduleOut -Recurse

@@ -194,13 +194,21 @@ Describe 'Daemon, NetworkManager, firewall and routing rules' {
 
     It 'carries firewall deletions as records: nft by handle, iptables by its exact arguments, neither safe to automate' {
         $prev = New-Rule @{ Handle = 2; Position = 1; Text = 'ct state established accept'; Verdict = 'accept' }
-        $drop = New-Rule @{ Handle = 7; Position = 2; Text = 'tcp option mptcp exists drop comment "no mptcp"'; Verdict = 'drop'; MatchesMptcpOption = $true }
-        $nft = (Get-Id (Invoke-Rules @{ Firewall = (New-Ruleset @($prev, $drop)) }) 'FirewallDropsMptcpOption')[0].Repair[0]
+        $json = '{"family": "inet", "table": "t", "chain": "input", "handle": 7, "comment": "no \"mptcp\"", "expr": [{"match": {"op": "==", "left": {"tcp option": {"name": "mptcp"}}, "right": true}}, {"drop": null}]}'
+        $drop = New-Rule @{ Handle = 7; Position = 2; Text = 'tcp option mptcp exists drop comment "no "mptcp""'; Verdict = 'drop'; MatchesMptcpOption = $true; Json = $json }
+        $after = New-Rule @{ Handle = 9; Position = 3; Text = 'udp dport 9 drop'; Verdict = 'drop' }
+        $nft = (Get-Id (Invoke-Rules @{ Firewall = (New-Ruleset @($prev, $drop, $after)) }) 'FirewallDropsMptcpOption')[0].Repair[0]
         $nft.Kind | Should -Be 'DeleteNftablesRule'
         $nft.Handle | Should -Be 7
         $nft.SafeToAutomate | Should -BeFalse
         $nft.Command | Should -Be 'nft delete rule inet t input handle 7'
-        $nft.Undo | Should -Be 'nft add rule inet t input position 2 ''tcp option mptcp exists drop comment "no mptcp"'''
+        # Undo puts the rule back from nft's own JSON (its text form does not read back with such a comment), at its place.
+        $nft.Undo -match '^echo ''(.+)'' \| nft -j -f -$' | Should -BeTrue
+        $restore = ($Matches[1] | ConvertFrom-Json).nftables[0].insert.rule
+        $restore.index | Should -Be 1
+        $restore.comment | Should -Be 'no "mptcp"'
+        $restore.expr[0].match.left.'tcp option'.name | Should -Be 'mptcp'
+        @($restore.PSObject.Properties.Name) | Should -Not -Contain 'handle'
         $spec = [string[]]@('-p', 'tcp', '-m', 'comment', '--comment', 'allow "mptcp" it''s', '-m', 'tcp', '--tcp-option', '30', '-j', 'DROP')
         $ipt = New-Rule @{ Source = 'iptables'; Family = 'ip'; Table = 'filter'; Chain = 'OUTPUT'; Handle = $null; Position = 3; Arguments = $spec; Verdict = 'drop'; MatchesMptcpOption = $true }
         $r = (Get-Id (Invoke-Rules @{ Firewall = (New-Ruleset @($ipt)) }) 'FirewallDropsMptcpOption')[0].Repair[0]
@@ -293,8 +301,8 @@ Describe 'Repair records' {
             [MptcpTools.Diagnosis.LimitRepair]@{ FindingId = 'SubflowLimitZero'; Subflows = 2; AddAddrAccepted = 2; Before = 'subflows 0 add_addr_accepted 0' }
             [MptcpTools.Diagnosis.EndpointRepair]@{ FindingId = 'NoSubflowEndpoints'; Address = '198.51.100.2'; Interface = 'eth1'; Flags = 'Subflow' }
             [MptcpTools.Diagnosis.UnitRepair]@{ FindingId = 'DaemonNotRunning'; Unit = 'mptcp.service' }
-            [MptcpTools.Diagnosis.ReversePathFilterRepair]@{ FindingId = 'StrictReversePathFilter'; Interface = 'eth0.100'; Value = 2; AlsoAll = $true; Before = 1; AllBefore = 1 }
-            [MptcpTools.Diagnosis.NftablesRuleRepair]@{ FindingId = 'FirewallDropsMptcpOption'; Family = 'inet'; Table = 'f w'; Chain = 'out'; Handle = 12; Rule = 'tcp option mptcp exists drop'; AfterHandle = 3 }
+            [MptcpTools.Diagnosis.ReversePathFilterRepair]@{ FindingId = 'StrictReversePathFilter'; Interface = 'eth0.100'; Value = 2; Before = 1 }
+            [MptcpTools.Diagnosis.NftablesRuleRepair]@{ FindingId = 'FirewallDropsMptcpOption'; Family = 'inet'; Table = 'f w'; Chain = 'out'; Handle = 12; Rule = 'tcp option mptcp exists drop'; Index = 3; RuleJson = '{"expr": [{"drop": null}]}' }
             [MptcpTools.Diagnosis.IptablesRuleRepair]@{ FindingId = 'FirewallStripsMptcpOption'; Source = 'ip6tables-legacy'; Table = 'mangle'; Chain = 'FORWARD'; Arguments = [string[]]@('-m', 'comment', '--comment', 'a "b"', '-j', 'TCPOPTSTRIP', '--strip-options', '30'); Position = 2 }
         )
     }
@@ -329,7 +337,7 @@ Describe 'Repair records' {
 
     It 'refuses <Case>' -ForEach @(
         @{ Case = 'an unknown kind'; H = @{ Kind = 'RunCommand'; Command = 'nft -f /tmp/x.nft' } }
-        @{ Case = 'a kind given as a number'; H = @{ Kind = '0'; Name = 'x'; Value = '1' } }
+        @{ Case = 'a kind number that no kind has'; H = @{ Kind = '99'; Name = 'x'; Value = '1' } }
         @{ Case = 'no kind'; H = @{ Command = 'nft -f /tmp/x.nft' } }
         @{ Case = 'a handle that is not a number'; H = @{ Kind = 'DeleteNftablesRule'; Family = 'inet'; Table = 't'; Chain = 'c'; Handle = '4; nft -f /tmp/x' } }
         @{ Case = 'an iptables rule without arguments'; H = @{ Kind = 'DeleteIptablesRule'; Source = 'iptables'; Table = 'filter'; Chain = 'INPUT'; Position = 1 } }
@@ -340,13 +348,15 @@ Describe 'Repair records' {
 
     It 'renders a VLAN interface''s rp_filter in the slash form sysctl reads' {
         $records[4].SysctlName | Should -Be 'net/ipv4/conf/eth0.100/rp_filter'
-        $records[4].Command | Should -Be 'sysctl -w net/ipv4/conf/eth0.100/rp_filter=2 net.ipv4.conf.all.rp_filter=2'
+        $records[4].Command | Should -Be 'sysctl -w net/ipv4/conf/eth0.100/rp_filter=2'
+        $records[4].Undo | Should -Be 'sysctl -w net/ipv4/conf/eth0.100/rp_filter=1'
         [MptcpTools.Kernel.ProcFiles]::SysctlPath('net/ipv4/conf/eth0.100/rp_filter') | Should -Be '/proc/sys/net/ipv4/conf/eth0.100/rp_filter'
         [MptcpTools.Kernel.ProcFiles]::SysctlPath('net.ipv4.conf.eth1.rp_filter') | Should -Be '/proc/sys/net/ipv4/conf/eth1/rp_filter'
     }
 
     It 'quotes for the shell what the shell would change' {
-        $records[5].Command | Should -Be 'nft delete rule inet ''f w'' out handle 12'
+        # A table name nft's command line would not read as it is goes through JSON.
+        $records[5].Command | Should -Be ('echo ' + [MptcpTools.Diagnosis.ShellText]::Quote('{"nftables":[{"delete":{"rule":{"family":"inet","table":"f w","chain":"out","handle":12}}}]}') + ' | nft -j -f -')
         [MptcpTools.Diagnosis.ShellText]::Quote('it''s') | Should -Be '''it''\''''s'''
         [MptcpTools.Diagnosis.ShellText]::Quote('8,30') | Should -Be '8,30'
     }
@@ -403,5 +413,45 @@ Describe 'Facts as JSON, judged elsewhere' {
         $judged = [MptcpTools.Diagnosis.DiagnosisRules]::Evaluate($back) | ForEach-Object { "$($_.Severity) $($_.Id) $($_.Summary) $($_.Repair.Command)" }
         $judged | Should -Be $direct
         @($direct | Where-Object { $_ -notlike 'Passed*' }).Count | Should -BeGreaterThan 8
+    }
+}
+
+Describe 'Repairs that need more than one finding''s facts' {
+    It 'raises the subflow limit to cover the endpoints the repair adds as well' {
+        $candidates = [MptcpTools.Diagnosis.EndpointCandidate[]]@(
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'198.51.100.2', 'eth1', 'eth0', 'eth1')
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'198.51.100.3', 'eth2', 'eth0', 'eth2')
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'198.51.100.4', 'eth3', 'eth0', 'eth3'))
+        $f = Invoke-Rules @{ Kernel = (New-Kernel -Subflows 0); Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(); EndpointCandidates = $candidates }
+        (Get-Id $f 'NoSubflowEndpoints')[0].Repair.Count | Should -Be 3
+        (Get-Id $f 'SubflowLimitZero')[0].Repair[0].Subflows | Should -Be 3
+    }
+
+    It 'describes a source route it does not automate, as a record that is never run' {
+        $route = [MptcpTools.Kernel.RouteLookup]::new([ipaddress]'203.0.113.2', [ipaddress]'198.51.100.2', 3, 'eth0', [ipaddress]'192.0.2.1', $null, 254)
+        $routing = [MptcpTools.Diagnosis.RoutingFacts]@{ Routes = [MptcpTools.Diagnosis.EndpointRoute[]]@([MptcpTools.Diagnosis.EndpointRoute]::new(1, [ipaddress]'198.51.100.2', [ipaddress]'203.0.113.2', $route)) }
+        $addresses = [MptcpTools.Kernel.InterfaceAddress[]]@([MptcpTools.Kernel.InterfaceAddress]::new([ipaddress]'198.51.100.2', 24, 3, 'eth1'))
+        $hit = (Get-Id (Invoke-Rules @{ Routing = $routing; Addresses = $addresses }) 'MissingSourceRoute')[0]
+        $hit.Repair[0].Kind | Should -Be 'Manual'
+        $hit.Repair[0].SafeToAutomate | Should -BeFalse
+        $hit.Repair[0].Command | Should -Be $hit.Remediation
+        $hit.SafeToRepair | Should -BeFalse
+    }
+}
+
+Describe 'Facts from JSON that lacks parts' {
+    It 'judges {} as a host it knows nothing about, without failing' {
+        $facts = [MptcpTools.Diagnosis.HostFacts]::FromJson('{}')
+        $facts.Unavailable.Count | Should -Be 0
+        @([MptcpTools.Diagnosis.DiagnosisRules]::Evaluate($facts)).Count | Should -Be 0
+        $set = [MptcpTools.Diagnosis.HostFacts]::FromJson('{"Firewall": {}}').Firewall
+        $set.Rules.Count | Should -Be 0
+        @([MptcpTools.Diagnosis.DiagnosisRules]::Evaluate([MptcpTools.Diagnosis.HostFacts]::FromJson('{"Firewall": {}}')) | Where-Object Severity -ne 'Passed').Count | Should -Be 0
+    }
+}
+
+Describe 'Repair-MptcpConfiguration parameters' {
+    It 'refuses a -SysctlFile that is not a file system path, before anything changes' {
+        { [pscustomobject]@{ Repair = @() } | Repair-MptcpConfiguration -SysctlFile 'Variable:\x' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,*'
     }
 }

@@ -154,7 +154,9 @@ Describe 'Firewall rules from real nft output' {
         ($rules | Where-Object { $_.Table -eq 'mptl' }).Position | Should -Be @(1, 2, 3)
         $drop = @(Invoke-Judge $json2 $text2 $null @() $none)
         $drop.Count | Should -Be 1
-        $drop[0].Repair.Undo | Should -Be ('nft add rule inet mptl output_filter position 2 ' + [MptcpTools.Diagnosis.ShellText]::Quote('tcp option mptcp exists drop comment "no mptcp, it''s a test"'))
+        $drop[0].Repair.Index | Should -Be 1
+        $drop[0].Repair.Last | Should -BeFalse
+        $drop[0].Repair.Undo | Should -Match '"insert":\{"rule":\{"family":"inet","table":"mptl","chain":"output_filter","comment":"no mptcp, it''\\''''s a test"'
     }
 
     It 'finds nothing in a clean ruleset' {
@@ -222,11 +224,12 @@ Describe 'Reverse-path filtering' {
         $found[0].Rule | Should -Be 'net.ipv4.conf.eth0.rp_filter = 1 (all = 0)'
         $found[0].Remediation | Should -Match 'rp_filter=2'
         $found[0].Repair.Interface | Should -Be 'eth0'
-        $found[0].Repair.AlsoAll | Should -BeFalse
+        $found[0].Repair.Command | Should -Be 'sysctl -w net.ipv4.conf.eth0.rp_filter=2'
         Set-Content "$conf/all/rp_filter" '1'
         $all = @([MptcpTools.Diagnosis.FirewallJudge]::JudgeReversePath([MptcpTools.Host.ReversePathFilter]::Read($conf), [string[]]@('eth2')))
         $all.Count | Should -Be 1
-        $all[0].Repair.AlsoAll | Should -BeTrue
+        # The kernel applies the larger of all and the interface: loosening eth2 alone is enough.
+        $all[0].Repair.Command | Should -Be 'sysctl -w net.ipv4.conf.eth2.rp_filter=2'
     }
 }
 
@@ -277,5 +280,23 @@ Describe 'iptables-save lines read as iptables-restore reads them' {
 
     It 'keeps empty quoted arguments and separates on runs of spaces and tabs' {
         [MptcpTools.Host.IptablesSave]::Tokenize("-A  X`t-m comment --comment `"`" -j ACCEPT") | Should -Be @('-A', 'X', '-m', 'comment', '--comment', '', '-j', 'ACCEPT')
+    }
+}
+
+Describe 'The sysctl file a repair writes' {
+    It 'writes through a link, so the link stays one (Debian''s 99-sysctl.conf -> ../sysctl.conf)' {
+        $etc = Join-Path $TestDrive 'etc'; New-Item -ItemType Directory -Path "$etc/sysctl.d" -Force | Out-Null
+        Set-Content "$etc/sysctl.conf" "# admin`nnet.mptcp.enabled = 0`nvm.swappiness = 10"
+        New-Item -ItemType SymbolicLink -Path "$etc/sysctl.d/99-sysctl.conf" -Target "$etc/sysctl.conf" | Out-Null
+        [MptcpTools.Host.SysctlPersistence]::WriteAssignment("$etc/sysctl.d/99-sysctl.conf", 'net.mptcp.enabled', '1', '# x') | Should -Match 'net.mptcp.enabled = 0'
+        (Get-Item "$etc/sysctl.d/99-sysctl.conf").LinkTarget | Should -Not -BeNullOrEmpty
+        Get-Content "$etc/sysctl.conf" | Should -Be @('# admin', 'vm.swappiness = 10', 'net.mptcp.enabled = 1')
+    }
+
+    It 'is read at boot only in the directories systemd-sysctl reads' {
+        [MptcpTools.Host.SysctlPersistence]::IsReadAtBoot('/etc/sysctl.d/90-mptcp.conf') | Should -BeTrue
+        [MptcpTools.Host.SysctlPersistence]::IsReadAtBoot('/etc/sysctl.conf') | Should -BeTrue
+        [MptcpTools.Host.SysctlPersistence]::IsReadAtBoot('/tmp/90-mptcp.conf') | Should -BeFalse
+        [MptcpTools.Host.SysctlPersistence]::IsReadAtBoot('/etc/sysctl.d/90-mptcp.txt') | Should -BeFalse
     }
 }

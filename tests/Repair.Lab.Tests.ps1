@@ -23,8 +23,14 @@ BeforeAll {
     # An nft rule that drops option 30 and an iptables one that drops it too, both with a comment of spaces and quotes.
     function Add-CommentedRules($Lab) {
         Invoke-Nft $Lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  ct state invalid drop comment `"keep first`"`n  tcp option mptcp exists drop comment `"no mptcp, it's a test`"`n  udp dport 9 drop`n }`n}"
+        # A second drop right after the first, with a comment nft lists but cannot read back (nft -j takes it).
+        $json = '{"nftables":[{"insert":{"rule":{"family":"inet","table":"mptl","chain":"output_filter","index":2,"comment":"he said \"no\"","expr":[{"match":{"op":"==","left":{"tcp option":{"name":"mptcp"}},"right":true}},{"drop":null}]}}}]}'
+        $f = Join-Path $work "$([guid]::NewGuid().ToString('n')).json"; Set-Content $f $json
+        Invoke-InNamespace $Lab.Client nft '-j', '-f', $f | Out-Null
         Invoke-InNamespace $Lab.Client iptables '-A', 'OUTPUT', '-p', 'tcp', '-d', '203.0.113.2/32', '-j', 'ACCEPT' | Out-Null
         Invoke-InNamespace $Lab.Client iptables '-A', 'OUTPUT', '-p', 'tcp', '-m', 'comment', '--comment', $comment, '-m', 'tcp', '--tcp-option', '30', '-j', 'DROP' | Out-Null
+        Invoke-InNamespace $Lab.Client iptables '-A', 'OUTPUT', '-p', 'tcp', '-m', 'comment', '--comment', 'second one', '-m', 'tcp', '--tcp-option', '30', '-j', 'REJECT' | Out-Null
+        Invoke-InNamespace $Lab.Client iptables '-A', 'OUTPUT', '-p', 'udp', '-j', 'ACCEPT' | Out-Null
     }
     # The What if lines of a command run in a fresh, non-interactive pwsh in the namespace (they go to the host, not to a stream).
     function Get-WhatIf([string] $Namespace, [string] $Command) {
@@ -46,30 +52,30 @@ Describe 'Firewall rules with commented text, deleted through their records and 
     }
     AfterAll { Remove-MptcpLab $lab }
 
-    It 'finds both and deletes both, and only them' {
+    It 'finds them all and deletes them all, and only them' {
         $r.Errors | Should -BeNullOrEmpty
-        $deleted.Count | Should -Be 2
-        $deleted.Applied | Should -Be @($true, $true)
+        $deleted.Count | Should -Be 4
+        $deleted.Applied | Should -Be @($true, $true, $true, $true)
         $nft = Get-NftRules $lab.Client
         $nft | Should -Not -Match 'tcp option mptcp exists drop'
         $nft | Should -Match 'ct state invalid drop comment "keep first"'
         $nft | Should -Match 'udp dport 9 drop'
-        @(Get-IptablesRules $lab.Client) | Should -Be @('-A OUTPUT -d 203.0.113.2/32 -p tcp -j ACCEPT')
+        @(Get-IptablesRules $lab.Client) | Should -Be @('-A OUTPUT -d 203.0.113.2/32 -p tcp -j ACCEPT', '-A OUTPUT -p udp -j ACCEPT')
     }
 
     It 'says what it deleted, with the commands that did it and that undo it' {
-        $n = $deleted | Where-Object { $_.Repair.Kind -eq 'DeleteNftablesRule' }
+        $n = @($deleted | Where-Object { $_.Repair.Kind -eq 'DeleteNftablesRule' })[0]
         $n.Before | Should -Be 'tcp option mptcp exists drop comment "no mptcp, it''s a test"'
         $n.After | Should -Be 'deleted'
         $n.Command | Should -Match '^nft delete rule inet mptl output_filter handle \d+$'
-        $n.Undo | Should -Match '^nft add rule inet mptl output_filter position \d+ '
-        $i = $deleted | Where-Object { $_.Repair.Kind -eq 'DeleteIptablesRule' }
+        $n.Undo | Should -BeLike 'echo *"insert":{"rule":{"family":"inet","table":"mptl","chain":"output_filter","comment":"no mptcp, it*s a test"*"index":1}* | nft -j -f -'
+        $i = @($deleted | Where-Object { $_.Repair.Kind -eq 'DeleteIptablesRule' })[0]
         $i.Before | Should -BeLike '*--comment "allow \"mptcp\" it\''s on"*'
         $i.Repair.Arguments | Should -Contain $comment
         $i.Undo | Should -BeLike 'iptables-nft -t filter -I OUTPUT 2 *'
     }
 
-    It 'puts both back, in their places, when the Undo commands are run' {
+    It 'puts them all back, in their places, when the Undo commands are run in the order they came' {
         foreach ($undo in $deleted.Undo) { Invoke-InNamespace $lab.Client sh '-c', $undo | Out-Null }
         # Handles change; the rules, their order and their comments do not.
         ((Get-NftRules $lab.Client) -replace '# handle \d+', '') | Should -Be ($before.Nft -replace '# handle \d+', '')
@@ -93,7 +99,7 @@ Describe 'Findings read back from Export-Clixml' -Tag Lab -Skip:$labSkip {
     It 'list the same changes under -WhatIf as the direct pipeline' {
         $direct = @(Get-WhatIf $lab.Client "Invoke-MptcpDiagnosis -BusAddress '$noBus' | Repair-MptcpConfiguration -Force -SysctlFile '$file' -WhatIf")
         $read = @(Get-WhatIf $lab.Client "Import-Clixml -LiteralPath '$xml' | Repair-MptcpConfiguration -Force -SysctlFile '$file' -WhatIf")
-        $direct.Count | Should -BeGreaterOrEqual 5   # sysctl, limits, rp_filter, two firewall rules
+        $direct.Count | Should -Be 7   # sysctl, limits, rp_filter, four firewall rules
         $read | Should -Be $direct
         ($direct -join " ") | Should -Match "nftables rule .tcp option mptcp exists drop comment .no mptcp, it.s a test."
         (Invoke-InNamespace $lab.Client sysctl '-n', 'net.mptcp.enabled') | Should -Be '0'
@@ -102,7 +108,7 @@ Describe 'Findings read back from Export-Clixml' -Tag Lab -Skip:$labSkip {
     It 'repair the host they came from' {
         $r = Invoke-LabCmdlet $lab.Client { param($xml, $file) Import-Clixml -LiteralPath $xml | Repair-MptcpConfiguration -Force -SysctlFile $file -Confirm:$false } -ArgumentList $xml, $file
         $r.Errors | Should -BeNullOrEmpty
-        @($r.Output | Where-Object Applied).Count | Should -Be 5
+        @($r.Output | Where-Object Applied).Count | Should -Be 7
         (Invoke-InNamespace $lab.Client sysctl '-n', 'net.mptcp.enabled') | Should -Be '1'
         (Invoke-InNamespace $lab.Client sysctl '-n', 'net.ipv4.conf.c1.rp_filter') | Should -Be '2'
         (Invoke-InNamespace $lab.Client ip 'mptcp', 'limits') -join ' ' | Should -Match 'subflows 2'
@@ -141,8 +147,10 @@ Describe 'Forged findings and records change nothing' -Tag Lab -Skip:$labSkip {
         @{ Case = 'an rp_filter of a path, not an interface'; ErrorId = 'RepairTargetNotFound'; Record = { [MptcpTools.Diagnosis.ReversePathFilterRepair]@{ Interface = '../../../../tmp/x'; Value = 2 } } }
         @{ Case = 'an endpoint for an address the interface does not have'; ErrorId = 'RepairTargetNotFound'; Record = { [MptcpTools.Diagnosis.EndpointRepair]@{ Address = '198.51.100.77'; Interface = 'c1'; Flags = 'Subflow' } } }
         @{ Case = 'a unit that is not mptcpd''s'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.UnitRepair]@{ Unit = 'ssh.service' } } }
+        @{ Case = 'an endpoint with flags the diagnosis never proposes'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.EndpointRepair]@{ Address = '198.51.100.2'; Interface = 'c1'; Flags = 'Subflow, Fullmesh' } } }
+        @{ Case = 'loosening the loopback interface'; ErrorId = 'RepairTargetNotFound'; Record = { [MptcpTools.Diagnosis.ReversePathFilterRepair]@{ Interface = 'lo'; Value = 2 } } }
     ) {
-        $before = @{ Nft = (Get-NftRules $lab.Client); Forward = (Invoke-InNamespace $lab.Client sysctl '-n', 'net.ipv4.ip_forward'); Endpoints = (Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show') -join ' ' }
+        $before = @{ Nft = (Get-NftRules $lab.Client); Forward = (Invoke-InNamespace $lab.Client sysctl '-n', 'net.ipv4.ip_forward'); Endpoints = (Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show') -join ' '; Lo = (Invoke-InNamespace $lab.Client cat '/proc/sys/net/ipv4/conf/lo/rp_filter') }
         $r = Invoke-LabCmdlet $lab.Client {
             param($record, $handle)
             $repair = & ([scriptblock]::Create($record)) $handle
@@ -155,6 +163,28 @@ Describe 'Forged findings and records change nothing' -Tag Lab -Skip:$labSkip {
         Get-NftRules $lab.Client | Should -Be $before.Nft
         (Invoke-InNamespace $lab.Client sysctl '-n', 'net.ipv4.ip_forward') | Should -Be $before.Forward
         (Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show') -join ' ' | Should -Be $before.Endpoints
+        (Invoke-InNamespace $lab.Client cat '/proc/sys/net/ipv4/conf/lo/rp_filter') | Should -Be $before.Lo
+    }
+
+    It 'deletes nothing when the ruleset changes between the check and the deletion (a reload while a prompt is open)' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($work)
+            $f = Join-Path $work "toctou-$PID.nft"
+            Set-Content $f "table inet tt {`n chain o {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop comment `"bad`"`n }`n}"
+            & nft -f $f
+            $handle = [int]([regex]::Match((& nft -a list table inet tt) -join "`n", 'mptcp exists drop .*# handle (\d+)').Groups[1].Value)
+            $engine = [MptcpTools.Diagnosis.RepairEngine]::new('/nonexistent/90-mptcp.conf', $null)
+            $plan = $engine.Prepare([MptcpTools.Diagnosis.NftablesRuleRepair]@{ Family = 'inet'; Table = 'tt'; Chain = 'o'; Handle = $handle })
+            # The reload: the same handle now names an accept rule that must stay.
+            Set-Content $f "delete table inet tt`ntable inet tt {`n chain o {`n  type filter hook output priority 0;`n  tcp dport 22 accept comment `"keep ssh`"`n  tcp option mptcp exists drop comment `"bad`"`n }`n}"
+            & nft -f $f
+            try { $plan.Apply() } catch { $_.Exception.InnerException.GetType().Name; $_.Exception.InnerException.Message }
+            (& nft list table inet tt) -join "`n"
+        } -ArgumentList $work
+        $r.Output[0] | Should -Be 'RepairFailedException'
+        $r.Output[1] | Should -Match 'changed after it was checked'
+        $r.Output[2] | Should -Match 'tcp dport 22 accept comment "keep ssh"'
+        $r.Output[2] | Should -Match 'tcp option mptcp exists drop'
     }
 
     It 'refuses a deserialized record edited to run another command, as a binding error of that input only' {
@@ -188,6 +218,26 @@ Describe 'Irreversible changes ask under the default $ConfirmPreference' -Tag La
         @(Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show').Count | Should -Be 0
     }
 
+    It 'takes $ConfirmPreference set in a local scope as PowerShell does' {
+        (Invoke-LabCmdlet $lab.Client { & { $ConfirmPreference = 'None'; Remove-MptcpEndpoint -All } }).Errors | Should -BeNullOrEmpty
+        @(Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show').Count | Should -Be 0
+    }
+
+    It 'changes nothing when standard input is at its end (cron), and says confirmation was needed' {
+        $exe = [Environment]::ProcessPath
+        [string[]] $pre = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        $psi = [Diagnostics.ProcessStartInfo]::new('ip')
+        foreach ($a in @('netns', 'exec', $lab.Client, $exe) + $pre + @('-NoProfile', '-Command', "Import-Module '$(Get-LabModulePath)'; Remove-MptcpEndpoint -All; 'after'")) { $psi.ArgumentList.Add($a) }
+        $psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
+        $p = [Diagnostics.Process]::Start($psi)
+        $p.StandardInput.Close()
+        $out = $p.StandardOutput.ReadToEndAsync(); $err = $p.StandardError.ReadToEndAsync()
+        $p.WaitForExit(60000) | Should -BeTrue
+        "$($out.Result)$($err.Result)" | Should -Match 'needs confirmation'
+        $out.Result | Should -Match 'after'
+        @(Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show').Count | Should -Be 2
+    }
+
     It 'Repair-MptcpConfiguration -Force keeps a firewall rule it cannot confirm deleting, and applies the safe repairs' {
         Invoke-Nft $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"
         Invoke-InNamespace $lab.Client ip 'mptcp', 'limits', 'set', 'subflows', '0' | Out-Null
@@ -195,6 +245,33 @@ Describe 'Irreversible changes ask under the default $ConfirmPreference' -Tag La
         @($r.Errors | Where-Object FullyQualifiedErrorId -like 'ConfirmationRequired,*').Count | Should -Be 1
         Get-NftRules $lab.Client | Should -Match 'tcp option mptcp exists drop'
         ($r.Output | Where-Object Action -eq 'Set limits').Applied | Should -BeTrue
+    }
+}
+
+Describe 'Findings that travel' -Tag Lab -Skip:$labSkip {
+    BeforeAll { $lab = New-MptcpLab }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'are repaired whole after a job hands them over ($using:, jobs and remoting serialize them)' {
+        Invoke-InNamespace $lab.Client ip 'mptcp', 'limits', 'set', 'subflows', '0' | Out-Null
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($bus, $module)
+            $findings = Invoke-MptcpDiagnosis -BusAddress $bus
+            Start-Job { Import-Module $using:module; $using:findings | Repair-MptcpConfiguration -Confirm:$false } | Receive-Job -Wait -AutoRemoveJob
+        } -ArgumentList $noBus, (Get-LabModulePath)
+        ($r.Output | Where-Object Action -eq 'Set limits').Applied | Should -BeTrue
+        (Invoke-InNamespace $lab.Client ip 'mptcp', 'limits') -join ' ' | Should -Match 'subflows 2'
+    }
+
+    It 'say what is not automated: a missing source route is described, not run' {
+        Invoke-InNamespace $lab.Client ip 'rule', 'del', 'from', $lab.Addresses.ClientPath2, 'table', '100' | Out-Null
+        $r = Invoke-LabCmdlet $lab.Client { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus | Repair-MptcpConfiguration -Force -Confirm:$false } -ArgumentList $noBus
+        $m = $r.Output | Where-Object FindingId -eq 'MissingSourceRoute'
+        $m.Applied | Should -BeFalse
+        $m.Action | Should -Be 'None'
+        $m.Note | Should -Match 'Not automated'
+        $m.Command | Should -Match 'ip rule add from 198.51.100.2'
+        (Invoke-InNamespace $lab.Client ip 'rule') -join ' ' | Should -Not -Match '198.51.100.2'
     }
 }
 

@@ -1,6 +1,5 @@
 using System;
 using System.Management.Automation;
-using System.Management.Automation.Host;
 using MptcpTools.Kernel;
 
 namespace MptcpTools.Commands;
@@ -63,7 +62,9 @@ public abstract class MptcpCmdlet : PSCmdlet
 
         // ShouldProcess has already asked when -Confirm was given, or when the preference is Medium or lower;
         // -Confirm:$false and a preference of None mean: do not ask.
-        ConfirmImpact preference = SessionState.PSVariable.GetValue("ConfirmPreference") is ConfirmImpact p ? p : ConfirmImpact.High;
+        // A local assignment ($ConfirmPreference = 'None') holds a string: convert it as PowerShell does.
+        ConfirmImpact preference = LanguagePrimitives.TryConvertTo(SessionState.PSVariable.GetValue("ConfirmPreference"), out ConfirmImpact p)
+            ? p : ConfirmImpact.High;
         if (MyInvocation.BoundParameters.ContainsKey("Confirm") || preference != ConfirmImpact.High)
         {
             return true;
@@ -73,8 +74,10 @@ public abstract class MptcpCmdlet : PSCmdlet
         {
             return ShouldContinue($"{action}: {target}. This cannot be undone by this module.", "Confirm an irreversible change");
         }
-        catch (Exception e) when (e is PSInvalidOperationException or HostException or NotImplementedException or PSNotImplementedException)
+        catch (Exception e) when (e is not PipelineStoppedException)
         {
+            // No one to ask: -NonInteractive, a host without a UI, or standard input at its end (the host then
+            // fails inside ShouldContinue with an exception of its own).
             WriteError(new ErrorRecord(new InvalidOperationException(
                     $"Not done: '{action}' on {target} cannot be undone, and needs confirmation that this session cannot ask for ({e.Message})", e),
                 "ConfirmationRequired", ErrorCategory.PermissionDenied, target)

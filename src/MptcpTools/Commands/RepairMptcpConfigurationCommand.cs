@@ -42,7 +42,17 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private RepairEngine? _engine;
 
-    protected override void BeginProcessing() => _engine = new RepairEngine(GetUnresolvedProviderPathFromPSPath(SysctlFile), BusAddress);
+    protected override void BeginProcessing()
+    {
+        string file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(SysctlFile, out ProviderInfo provider, out _);
+        if (provider.Name != "FileSystem")
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-SysctlFile must name a file, not a {provider.Name} item: {SysctlFile}"),
+                "InvalidArgument", ErrorCategory.InvalidArgument, SysctlFile));
+        }
+
+        _engine = new RepairEngine(file, BusAddress);
+    }
 
     protected override void ProcessRecord()
     {

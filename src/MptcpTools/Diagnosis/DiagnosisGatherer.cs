@@ -75,7 +75,7 @@ public sealed class DiagnosisGatherer
         RoutingFacts? routing = endpoints is null || addresses is null ? null
             : Try(FindingComponent.Routing, "routing", () => RoutingCheck.Gather(configured, family => Gateway(family) is { } g ? new[] { g } : Array.Empty<IPAddress>()));
         List<EndpointCandidate>? candidates = addresses is null ? null
-            : Try(FindingComponent.Routing, "routing", () => EndpointCandidates(addresses, Gateway));
+            : Try(FindingComponent.Routing, "addresses for new endpoints", () => EndpointCandidates(addresses, Gateway));
         List<ProcessFacts>? processes = _request.ApplicationAsked ? Try(FindingComponent.Application, "application", ReadProcesses) : null;
         (PeerProbe? probe, List<MptcpConnectionSummary>? capture) = ProbeAndCapture(cancel);
         return new HostFacts

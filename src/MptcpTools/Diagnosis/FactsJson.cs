@@ -74,7 +74,11 @@ internal static class FactsJson
             }
 
             Dictionary<string, Member> members = MembersOf(typeToConvert);
-            object result = RuntimeHelpers.GetUninitializedObject(typeToConvert);
+            // A parameterless constructor (of any visibility) runs the initializers, so a member the JSON lacks
+            // (another version wrote it) keeps its default rather than null; types without one are made bare.
+            object result = typeToConvert.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, Type.EmptyTypes) is { } ctor
+                ? ctor.Invoke(null)
+                : RuntimeHelpers.GetUninitializedObject(typeToConvert);
             while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
             {
                 string name = reader.GetString() ?? "";

@@ -143,10 +143,7 @@ public static class FirewallJudge
                 continue;
             }
 
-            var repair = new ReversePathFilterRepair
-            {
-                FindingId = FindingIds.StrictReversePathFilter, Interface = iface, Value = 2, AlsoAll = all == 1, Before = own.Value, AllBefore = all,
-            };
+            var repair = new ReversePathFilterRepair { FindingId = FindingIds.StrictReversePathFilter, Interface = iface, Value = 2, Before = own.Value };
             yield return new FirewallRuleFinding
             {
                 Source = "sysctl", Family = "ip", Rule = $"{repair.SysctlName} = {own.Value} (all = {all})",
@@ -169,10 +166,11 @@ public static class FirewallJudge
     {
         if (r.Source == "nftables")
         {
-            FirewallRule? before = rules.LastOrDefault(o => o.Source == r.Source && o.Family == r.Family && o.Table == r.Table && o.Chain == r.Chain && o.Position < r.Position);
+            bool last = !rules.Any(o => o.Source == r.Source && o.Family == r.Family && o.Table == r.Table && o.Chain == r.Chain && o.Position > r.Position);
             return new NftablesRuleRepair
             {
-                FindingId = findingId, Family = r.Family, Table = r.Table, Chain = r.Chain, Handle = r.Handle ?? 0, Rule = r.Text, AfterHandle = before?.Handle,
+                FindingId = findingId, Family = r.Family, Table = r.Table, Chain = r.Chain, Handle = r.Handle ?? 0, Rule = r.Text,
+                Index = r.Position - 1, Last = last, RuleJson = r.Json,
             };
         }
 

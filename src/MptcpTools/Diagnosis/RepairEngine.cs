@@ -100,6 +100,7 @@ public sealed class RepairEngine
         ReversePathFilterRepair r => PrepareReversePath(r),
         NftablesRuleRepair r => PrepareNftables(r),
         IptablesRuleRepair r => PrepareIptables(r),
+        ManualRepair r => new RepairPlan(r, RepairPlanStatus.Describe, r.Target, "None", $"Not automated: {r.Reason}", null),
         _ => throw new RepairRefusedException($"'{repair.Kind}' is not a repair this module makes."),
     };
 
@@ -115,18 +116,24 @@ public sealed class RepairEngine
         bool bootDisables = winner.IsDisabling();
         string? file = r.Persistent ? SysctlPersistence.FileApplied(_sysctlFile, bootDisables ? winner : null) : null;
         string Boot(PersistentSysctlSetting? w) => w is null ? "kernel default" : $"{w.Value} ({w.File}:{w.Line})";
-        if (r.Persistent && file is null)
-        {
-            return new RepairPlan(r, RepairPlanStatus.Describe, r.Name, "Set now and at boot",
-                $"{winner!.File} is applied after every file in /etc/sysctl.d: change its line {winner.Line} to {r.Name} = {r.Value}.", null);
-        }
-
+        // /etc/sysctl.conf read on its own comes after every sysctl.d file: only an edit of its line wins there,
+        // and the module does not edit a file it did not write. The runtime value still changes.
+        string? note = r.Persistent && file is null
+            ? $"Not persistent: {winner!.File} is applied after every file in /etc/sysctl.d; change its line {winner.Line} to {r.Name} = {r.Value}."
+            : file is not null && !SysctlPersistence.IsReadAtBoot(file)
+                ? $"{file} is not in a directory systemd-sysctl reads ({string.Join(", ", SysctlPersistence.Directories)}): it does not change the boot."
+                : null;
         if (before == r.Value && !(r.Persistent && bootDisables))
         {
             return new RepairPlan(r, RepairPlanStatus.NothingToDo, r.Name, "Set", $"{r.Name} is {before} now and at boot.", null);
         }
 
-        string target = r.Persistent ? $"{r.Name} (now {before}) and {file}" : $"{r.Name} (now {before})";
+        if (before == r.Value && file is null)
+        {
+            return new RepairPlan(r, RepairPlanStatus.Describe, r.Name, "Set at boot", note, null);
+        }
+
+        string target = file is not null ? $"{r.Name} (now {before}) and {file}" : $"{r.Name} (now {before})";
         return new RepairPlan(r, RepairPlanStatus.Ready, target, $"Set {r.Name} = {r.Value}{(r.Persistent ? " now and at boot" : "")}", null, () =>
         {
             if (before != r.Value)
@@ -154,7 +161,7 @@ public sealed class RepairEngine
             }
 
             PersistentSysctlSetting? after = SysctlPersistence.Winner(SysctlPersistence.Read("/", out _), r.Name);
-            if (file is not null && after.IsDisabling())
+            if (file is not null && after.IsDisabling() && SysctlPersistence.IsReadAtBoot(file))
             {
                 throw new RepairFailedException($"{file} was written, but {after!.File}:{after.Line} still sets {r.Name} = {after.Value} at boot.");
             }
@@ -165,7 +172,7 @@ public sealed class RepairEngine
                 Before = $"{before}; at boot: {Boot(winner)}", After = $"{ProcFiles.ReadSysctl(r.Name)}; at boot: {Boot(after)}", Applied = true,
                 Command = $"sysctl -w {r.Name}={r.Value}" + (file is null ? "" : $"; echo '{r.Name} = {r.Value}' >> {ShellText.Quote(file)}"),
                 Undo = (file is null ? "" : fileBefore is null ? $"rm {ShellText.Quote(file)}; " : $"remove the line '{r.Name} = {r.Value}' from {file}; ") + $"sysctl -w {r.Name}={before}",
-                Repair = r,
+                Note = note, Repair = r,
             };
         });
     }
@@ -214,14 +221,13 @@ public sealed class RepairEngine
             throw new RepairRefusedException($"'{r.Address}' is not a unicast address an endpoint can have.");
         }
 
-        if (!Enum.TryParse(r.Flags, ignoreCase: true, out MptcpEndpointFlags flags) || flags == MptcpEndpointFlags.None
-            || (flags & ~(MptcpEndpointFlags.Subflow | MptcpEndpointFlags.Signal | MptcpEndpointFlags.Backup | MptcpEndpointFlags.Fullmesh)) != 0
-            || (flags & (MptcpEndpointFlags.Signal | MptcpEndpointFlags.Fullmesh)) == (MptcpEndpointFlags.Signal | MptcpEndpointFlags.Fullmesh))
+        // The diagnosis proposes plain subflow or signal endpoints, nothing else.
+        if (!Enum.TryParse(r.Flags, ignoreCase: true, out MptcpEndpointFlags flags) || flags is not (MptcpEndpointFlags.Subflow or MptcpEndpointFlags.Signal))
         {
-            throw new RepairRefusedException($"'{r.Flags}' are not endpoint flags this repair sets.");
+            throw new RepairRefusedException($"'{r.Flags}' are not endpoint flags this repair sets (Subflow or Signal).");
         }
 
-        int index = ValidInterfaceName(r.Interface) ? InterfaceNames.IndexOf(r.Interface) : 0;
+        int index = ValidInterfaceName(r.Interface) && r.Interface != "lo" ? InterfaceNames.IndexOf(r.Interface) : 0;
         if (index == 0)
         {
             throw new RepairRefusedException($"There is no interface '{r.Interface}' here.", targetMissing: true);
@@ -303,41 +309,35 @@ public sealed class RepairEngine
             throw new RepairRefusedException($"rp_filter {r.Value} is not a repair this module makes (it sets 2, loose).");
         }
 
-        if (!ValidInterfaceName(r.Interface) || InterfaceNames.IndexOf(r.Interface) == 0)
+        if (!ValidInterfaceName(r.Interface) || r.Interface == "lo" || InterfaceNames.IndexOf(r.Interface) == 0)
         {
-            throw new RepairRefusedException($"There is no interface '{r.Interface}' here.", targetMissing: true);
+            throw new RepairRefusedException($"There is no interface '{r.Interface}' here that carries subflows.", targetMissing: true);
         }
 
         string name = r.SysctlName;
-        string? before = ProcFiles.ReadSysctl(name);
+        string before = ProcFiles.ReadSysctl(name) ?? throw new RepairRefusedException($"{name} does not exist here.", targetMissing: true);
         string? all = ProcFiles.ReadSysctl("net.ipv4.conf.all.rp_filter");
-        if (before is null)
-        {
-            throw new RepairRefusedException($"{name} does not exist here.", targetMissing: true);
-        }
-
-        if (before != "1" && all != "1")
+        // The kernel applies the larger of "all" and the interface's value: strict is exactly 1.
+        int effective = Math.Max(ParseInt(all), ParseInt(before));
+        if (effective != 1)
         {
             return new RepairPlan(r, RepairPlanStatus.NothingToDo, name, "Set to 2 (loose)", $"{name} is {before} and all is {all}: not strict.", null);
         }
 
-        string command = $"sysctl -w {ShellText.Quote($"{name}=2")}{(all == "1" ? " net.ipv4.conf.all.rp_filter=2" : "")}";
-        return new RepairPlan(r, RepairPlanStatus.Ready, name, $"Set to 2 (loose) from {before}{(all == "1" ? ", and all from 1" : "")}", null, () =>
+        return new RepairPlan(r, RepairPlanStatus.Ready, name, $"Set to 2 (loose) from {before}", null, () =>
         {
             ProcFiles.WriteSysctl(name, "2");
-            if (all == "1")
-            {
-                ProcFiles.WriteSysctl("net.ipv4.conf.all.rp_filter", "2");
-            }
-
             return new MptcpRepairResult
             {
                 FindingId = r.FindingId, Action = "Set sysctl", Target = name, Before = before, After = ProcFiles.ReadSysctl(name), Applied = true,
-                Command = command, Undo = $"sysctl -w {ShellText.Quote($"{name}={before}")}{(all == "1" ? " net.ipv4.conf.all.rp_filter=1" : "")}",
+                Command = $"sysctl -w {ShellText.Quote($"{name}=2")}", Undo = $"sysctl -w {ShellText.Quote($"{name}={before}")}",
                 Note = "Not persistent: add it to a file in /etc/sysctl.d to keep it.", Repair = r,
             };
         });
     }
+
+    private static int ParseInt(string? text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n : 0;
 
     private static RepairPlan PrepareNftables(NftablesRuleRepair r)
     {
@@ -346,20 +346,29 @@ public sealed class RepairEngine
             throw new RepairRefusedException($"'{r.Family} {r.Table} {r.Chain} handle {r.Handle}' does not name an nftables rule.");
         }
 
-        var notes = new List<FirewallReadNote>();
-        (List<FirewallChain> _, List<FirewallRule> rules) = FirewallReader.ReadNftables(notes)
-            ?? throw new RepairFailedException($"nftables could not be read: {string.Join("; ", notes.Select(n => n.Message))}");
-        FirewallRule rule = rules.FirstOrDefault(x => x.Family == r.Family && x.Table == r.Table && x.Chain == r.Chain && x.Handle == r.Handle)
+        FirewallRule rule = CurrentNftablesRule(r)
             ?? throw new RepairRefusedException($"There is no nftables rule {r.Family} {r.Table} {r.Chain} handle {r.Handle} here.", targetMissing: true);
+        if (r.RuleJson is not null && !SameJson(r.RuleJson, rule.Json))
+        {
+            throw new RepairRefusedException($"The nftables rule with handle {r.Handle} is no longer the one the diagnosis saw ('{r.Rule}'; now '{rule.Text}').", targetMissing: true);
+        }
+
         RequireBreaksMptcp(rule);
-        FirewallRule? previous = rules.LastOrDefault(x => x.Family == r.Family && x.Table == r.Table && x.Chain == r.Chain && x.Position < rule.Position);
+        // Undo puts it back where the diagnosis saw it (the record's place), with the rule as nft -j lists it now.
         var current = new NftablesRuleRepair
         {
-            FindingId = r.FindingId, Family = r.Family, Table = r.Table, Chain = r.Chain, Handle = r.Handle, Rule = rule.Text, AfterHandle = previous?.Handle,
+            FindingId = r.FindingId, Family = r.Family, Table = r.Table, Chain = r.Chain, Handle = r.Handle, Rule = rule.Text,
+            Index = r.RuleJson is null ? rule.Position - 1 : r.Index, Last = r.RuleJson is null ? rule.Position == CountInChain(r) : r.Last, RuleJson = rule.Json,
         };
         return new RepairPlan(r, RepairPlanStatus.Ready, $"nftables rule '{rule.Text}' ({r.Family} {r.Table} {r.Chain} handle {r.Handle})",
             "Delete (the module cannot put it back; Undo says how)", null, () =>
             {
+                // The ruleset may have been reloaded while a prompt was open: the handle must still name this rule.
+                if (CurrentNftablesRule(r) is not { } now || !SameJson(now.Json, rule.Json))
+                {
+                    throw new RepairFailedException($"The nftables rule with handle {r.Handle} changed after it was checked; nothing was deleted.");
+                }
+
                 try
                 {
                     FirewallChanges.DeleteNftablesRule(r.Family, r.Table, r.Chain, r.Handle);
@@ -369,14 +378,43 @@ public sealed class RepairEngine
                     throw new RepairFailedException($"nft did not delete the rule: {e.Message}", e);
                 }
 
-                bool gone = FirewallReader.ReadNftables(new List<FirewallReadNote>()) is not { } after
-                            || !after.Rules.Any(x => x.Family == r.Family && x.Table == r.Table && x.Chain == r.Chain && x.Handle == r.Handle);
+                bool gone = CurrentNftablesRule(r) is not { } after || !SameJson(after.Json, rule.Json);
                 return new MptcpRepairResult
                 {
                     FindingId = r.FindingId, Action = "Delete firewall rule", Target = $"nftables {r.Family} {r.Table} {r.Chain}", Before = rule.Text,
                     After = gone ? "deleted" : "still there", Applied = gone, Command = current.Command, Undo = current.Undo, Repair = current,
                 };
             });
+    }
+
+    private static FirewallRule? CurrentNftablesRule(NftablesRuleRepair r)
+    {
+        var notes = new List<FirewallReadNote>();
+        (List<FirewallChain> _, List<FirewallRule> rules) = FirewallReader.ReadNftables(notes)
+            ?? throw new RepairFailedException($"nftables could not be read: {string.Join("; ", notes.Select(n => n.Message))}");
+        return rules.FirstOrDefault(x => x.Family == r.Family && x.Table == r.Table && x.Chain == r.Chain && x.Handle == r.Handle);
+    }
+
+    private static int CountInChain(NftablesRuleRepair r) =>
+        FirewallReader.ReadNftables(new List<FirewallReadNote>())?.Rules.Count(x => x.Family == r.Family && x.Table == r.Table && x.Chain == r.Chain) ?? 0;
+
+    // nft -j's object for a rule, compared member by member (the text of two listings can differ in spacing).
+    private static bool SameJson(string? a, string? b)
+    {
+        if (a is null || b is null)
+        {
+            return a == b;
+        }
+
+        try
+        {
+            using System.Text.Json.JsonDocument x = System.Text.Json.JsonDocument.Parse(a), y = System.Text.Json.JsonDocument.Parse(b);
+            return Same(x.RootElement, y.RootElement);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 
     private static RepairPlan PrepareIptables(IptablesRuleRepair r)
@@ -393,9 +431,11 @@ public sealed class RepairEngine
         FirewallRule rule = rules.FirstOrDefault(Same)
             ?? throw new RepairRefusedException($"There is no {r.Source} rule in {r.Table}/{r.Chain} with those arguments here.", targetMissing: true);
         RequireBreaksMptcp(rule);
+        // Undo puts it back where the diagnosis saw it (the record's place), as deletions earlier in the run move the rest.
         var current = new IptablesRuleRepair
         {
-            FindingId = r.FindingId, Source = r.Source, Table = r.Table, Chain = r.Chain, Arguments = rule.Arguments, Position = rule.Position, Rule = rule.Text,
+            FindingId = r.FindingId, Source = r.Source, Table = r.Table, Chain = r.Chain, Arguments = rule.Arguments,
+            Position = r.Position > 0 ? r.Position : rule.Position, Rule = rule.Text,
         };
         return new RepairPlan(r, RepairPlanStatus.Ready, $"{r.Source} rule '{rule.Text}' (table {r.Table})",
             "Delete (the module cannot put it back; Undo says how)", null, () =>
@@ -426,6 +466,26 @@ public sealed class RepairEngine
                 .Any(f => f.Effect is FirewallEffect.DropsMptcpOption or FirewallEffect.StripsMptcpOption))
         {
             throw new RepairRefusedException($"'{rule.Text}' neither drops nor strips TCP option 30: this module does not delete it.");
+        }
+    }
+
+    private static bool Same(System.Text.Json.JsonElement a, System.Text.Json.JsonElement b)
+    {
+        if (a.ValueKind != b.ValueKind)
+        {
+            return false;
+        }
+
+        switch (a.ValueKind)
+        {
+            case System.Text.Json.JsonValueKind.Object:
+                var left = a.EnumerateObject().ToList();
+                var right = b.EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
+                return left.Count == right.Count && left.All(p => right.TryGetValue(p.Name, out var v) && Same(p.Value, v));
+            case System.Text.Json.JsonValueKind.Array:
+                return a.GetArrayLength() == b.GetArrayLength() && a.EnumerateArray().Zip(b.EnumerateArray()).All(pair => Same(pair.First, pair.Second));
+            default:
+                return a.GetRawText() == b.GetRawText();
         }
     }
 

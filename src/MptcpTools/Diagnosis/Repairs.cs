@@ -17,6 +17,8 @@ public enum RepairKind
     SetReversePathFilter,
     DeleteNftablesRule,
     DeleteIptablesRule,
+    /// <summary>A change the module does not automate: only described, with the commands to make it by hand.</summary>
+    Manual,
 }
 
 /// <summary>A repair record that cannot be one of the module's operations (a forged or damaged finding).</summary>
@@ -59,7 +61,8 @@ public abstract class MptcpRepair
     public static MptcpRepair FromProperties(Func<string, object?> property)
     {
         string kindText = Text(property, "Kind");
-        if (!Enum.TryParse(kindText, ignoreCase: false, out RepairKind kind) || !Enum.IsDefined(kind) || int.TryParse(kindText, out _))
+        // A deserialized enum may arrive as its number (remoting, jobs) or its name (Export-Clixml): both are fine.
+        if (!Enum.TryParse(kindText, ignoreCase: false, out RepairKind kind) || !Enum.IsDefined(kind))
         {
             throw new InvalidRepairException($"'{kindText}' is not a kind of repair this module makes.");
         }
@@ -85,17 +88,22 @@ public abstract class MptcpRepair
             RepairKind.SetReversePathFilter => new ReversePathFilterRepair
             {
                 FindingId = findingId, Interface = Text(property, "Interface"), Value = (int)UInt(property, "Value"),
-                AlsoAll = Bool(property, "AlsoAll"), Before = (int)UInt(property, "Before"), AllBefore = (int)UInt(property, "AllBefore"),
+                Before = (int)UInt(property, "Before"),
             },
             RepairKind.DeleteNftablesRule => new NftablesRuleRepair
             {
                 FindingId = findingId, Family = Text(property, "Family"), Table = Text(property, "Table"), Chain = Text(property, "Chain"),
-                Handle = Long(property, "Handle"), Rule = OptionalText(property, "Rule") ?? "", AfterHandle = OptionalLong(property, "AfterHandle"),
+                Handle = Long(property, "Handle"), Rule = OptionalText(property, "Rule") ?? "", Index = (int)UInt(property, "Index"),
+                Last = Bool(property, "Last"), RuleJson = OptionalText(property, "RuleJson"),
             },
             RepairKind.DeleteIptablesRule => new IptablesRuleRepair
             {
                 FindingId = findingId, Source = Text(property, "Source"), Table = Text(property, "Table"), Chain = Text(property, "Chain"),
                 Arguments = Texts(property, "Arguments"), Position = (int)UInt(property, "Position"), Rule = OptionalText(property, "Rule") ?? "",
+            },
+            RepairKind.Manual => new ManualRepair
+            {
+                FindingId = findingId, Instructions = OptionalText(property, "Instructions") ?? "", Reason = OptionalText(property, "Reason") ?? "",
             },
             _ => throw new InvalidRepairException($"'{kind}' is not a kind of repair this module makes."),
         };
@@ -209,19 +217,20 @@ public sealed class UnitRepair : MptcpRepair
     public override string Identity => $"{Kind}:{Unit}";
 }
 
-/// <summary>Loosen reverse-path filtering on an interface (and on "all" when that is strict too).</summary>
+/// <summary>
+/// Loosen reverse-path filtering on an interface. The kernel applies the larger of "all" and the interface's own
+/// value, so setting the interface to 2 is enough, also when "all" is 1, and leaves the other interfaces alone.
+/// </summary>
 public sealed class ReversePathFilterRepair : MptcpRepair
 {
     public override RepairKind Kind => RepairKind.SetReversePathFilter;
     public string Interface { get; init; } = "";
     public int Value { get; init; } = 2;
-    public bool AlsoAll { get; init; }
     public int Before { get; init; }
-    public int AllBefore { get; init; }
     public string SysctlName => Kernel.ProcFiles.InterfaceSysctlName("ipv4", Interface, "rp_filter");
     public override string Target => SysctlName;
-    public override string Command => $"sysctl -w {ShellText.Quote($"{SysctlName}={Value}")}" + (AlsoAll ? $" net.ipv4.conf.all.rp_filter={Value}" : "");
-    public override string Undo => $"sysctl -w {ShellText.Quote($"{SysctlName}={Before}")}" + (AlsoAll ? $" net.ipv4.conf.all.rp_filter={AllBefore}" : "");
+    public override string Command => $"sysctl -w {ShellText.Quote($"{SysctlName}={Value}")}";
+    public override string Undo => $"sysctl -w {ShellText.Quote($"{SysctlName}={Before}")}";
     public override string Identity => $"{Kind}:{Interface}";
 }
 
@@ -233,16 +242,67 @@ public sealed class NftablesRuleRepair : MptcpRepair
     public string Table { get; init; } = "";
     public string Chain { get; init; } = "";
     public long Handle { get; init; }
-    /// <summary>The rule's text, as nft lists it: what the deletion removes, and what Undo adds back.</summary>
+    /// <summary>The rule's text, as nft lists it: what the deletion removes.</summary>
     public string Rule { get; init; } = "";
-    /// <summary>The handle of the rule before it in its chain (null: it was the first), where Undo puts it back.</summary>
-    public long? AfterHandle { get; init; }
+    /// <summary>Its place in the chain, from 0, when it was listed, and whether it was the last: where Undo puts it back.</summary>
+    public int Index { get; init; }
+    public bool Last { get; init; }
+    /// <summary>The rule as nft -j listed it: what Undo adds back, exactly (nft's text form does not always read back).</summary>
+    public string? RuleJson { get; init; }
     public override string Target => $"nftables {Family} {Table} {Chain} handle {Handle}";
-    public override string Command => $"nft delete rule {ShellText.Join(new[] { Family, Table, Chain })} handle {Handle}";
-    public override string Undo => AfterHandle is { } after
-        ? $"nft add rule {ShellText.Join(new[] { Family, Table, Chain })} position {after} {ShellText.Quote(Rule)}"
-        : $"nft insert rule {ShellText.Join(new[] { Family, Table, Chain })} {ShellText.Quote(Rule)}";
+    public override string Command => Plain(Family) && Plain(Table) && Plain(Chain)
+        ? $"nft delete rule {Family} {Table} {Chain} handle {Handle}"
+        : NftJson("delete", new Dictionary<string, object> { ["family"] = Family, ["table"] = Table, ["chain"] = Chain, ["handle"] = Handle });
+    public override string Undo
+    {
+        get
+        {
+            var rule = new Dictionary<string, object> { ["family"] = Family, ["table"] = Table, ["chain"] = Chain };
+            if (RuleJson is not null)
+            {
+                try
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(RuleJson);
+                    foreach (string member in new[] { "comment", "expr" })
+                    {
+                        if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty(member, out var value))
+                        {
+                            rule[member] = value.Clone();
+                        }
+                    }
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    return $"add it again by hand in {Family} {Table} {Chain}: {Rule}";
+                }
+            }
+
+            if (!rule.ContainsKey("expr"))
+            {
+                return $"add it again by hand in {Family} {Table} {Chain}: {Rule}";
+            }
+
+            // Run in the order the deletions were made: each goes back to the place it had then.
+            if (!Last)
+            {
+                rule["index"] = Index;
+            }
+
+            return NftJson(Last ? "add" : "insert", rule);
+        }
+    }
+
     public override string Identity => $"{Kind}:{Family}/{Table}/{Chain}/{Handle}";
+
+    // A name nft's command line reads as it is; anything else goes through JSON.
+    private static bool Plain(string name) =>
+        name.Length > 0 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
+
+    // Relaxed escaping keeps quotes and apostrophes readable; the shell quoting makes them safe.
+    private static readonly System.Text.Json.JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string NftJson(string verb, Dictionary<string, object> rule) =>
+        $"echo {ShellText.Quote(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object> { ["nftables"] = new object[] { new Dictionary<string, object> { [verb] = new Dictionary<string, object> { ["rule"] = rule } } } }, Readable))} | nft -j -f -";
 }
 
 /// <summary>Delete one iptables rule, named by its flavour, table, chain and exact arguments.</summary>
@@ -264,6 +324,22 @@ public sealed class IptablesRuleRepair : MptcpRepair
     public override string Command => ShellText.Join(new[] { Tool, "-t", Table, "-D", Chain }.Concat(Arguments));
     public override string Undo => ShellText.Join(new[] { Tool, "-t", Table, "-I", Chain, Position.ToString(CultureInfo.InvariantCulture) }.Concat(Arguments));
     public override string Identity => $"{Kind}:{Source}/{Table}/{Chain}/{string.Join("\u0001", Arguments)}";
+}
+
+/// <summary>
+/// A fix the module does not make itself (a source route: the second path's gateway cannot be known for sure):
+/// Repair-MptcpConfiguration only describes it. Its text is shown, never run.
+/// </summary>
+public sealed class ManualRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.Manual;
+    public string Instructions { get; init; } = "";
+    /// <summary>Why the module does not make the change.</summary>
+    public string Reason { get; init; } = "";
+    public override string Target => FindingId;
+    public override string Command => Instructions;
+    public override string Undo => "";
+    public override string Identity => $"{Kind}:{FindingId}:{Instructions}";
 }
 
 /// <summary>One change Repair-MptcpConfiguration made, or would make, with before and after.</summary>

@@ -22,9 +22,10 @@ public static class FirewallReader
         ("iptables-legacy-save", "iptables-legacy", "ip"), ("ip6tables-legacy-save", "ip6tables-legacy", "ip6"),
     };
 
-    public static FirewallRuleset Read(string ipv4ConfDirectory = ReversePathFilter.ConfDirectory, string ufwConfig = "/etc/ufw/ufw.conf")
+    public static FirewallRuleset Read(string ipv4ConfDirectory = ReversePathFilter.ConfDirectory, string ufwConfig = "/etc/ufw/ufw.conf",
+        string firewalldConfig = "/etc/firewalld/firewalld.conf")
     {
-        var set = new FirewallRuleset();
+        var set = new FirewallRuleset { FirewalldIpv6RpFilter = KeyValue(firewalldConfig, "IPv6_rpfilter") };
         var iptablesTables = new HashSet<string>(StringComparer.Ordinal);
         foreach ((string _, string source, string _) in SaveTools)
         {
@@ -42,13 +43,45 @@ public static class FirewallReader
         }
 
         set.ReversePathFilters.AddRange(ReversePathFilter.Read(ipv4ConfDirectory));
-        if (RegularFile.TryGetSize(ufwConfig, out long size) && size < 1 << 20
-            && File.ReadLines(ufwConfig).Any(l => l.Trim().Equals("ENABLED=yes", StringComparison.OrdinalIgnoreCase)))
+        if (UfwEnabled(ufwConfig))
         {
             set.Notes.Add(new FirewallReadNote("ufw", FirewallReadProblem.UfwEnabled, "ufw is enabled; its rules live in iptables chains (ufw-*), read with iptables."));
         }
 
         return set;
+    }
+
+    /// <summary>Whether ufw is enabled (ENABLED=yes in its configuration); it then applies its own sysctl file.</summary>
+    public static bool UfwEnabled(string ufwConfig = "/etc/ufw/ufw.conf") =>
+        string.Equals(KeyValue(ufwConfig, "ENABLED"), "yes", StringComparison.OrdinalIgnoreCase);
+
+    // KEY=value files (ufw.conf, firewalld.conf): the last assignment of the key; null without one. Bounded.
+    private static string? KeyValue(string file, string key)
+    {
+        if (!RegularFile.TryGetSize(file, out long size) || size > 1 << 20)
+        {
+            return null;
+        }
+
+        try
+        {
+            string? value = null;
+            foreach (string raw in File.ReadLines(file))
+            {
+                string line = raw.Trim();
+                int eq = line.IndexOf('=');
+                if (eq > 0 && !line.StartsWith('#') && line[..eq].Trim() == key)
+                {
+                    value = line[(eq + 1)..].Trim().Trim('"');
+                }
+            }
+
+            return value;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

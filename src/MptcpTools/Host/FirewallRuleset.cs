@@ -32,6 +32,8 @@ public sealed record FirewallRule
     public int Position { get; init; }
     /// <summary>The rule as its tool shows it: nft's text, or the -A line of *-save.</summary>
     public string Text { get; init; } = "";
+    /// <summary>nftables: the rule as nft -j listed it (a JSON object), to compare and to put it back exactly.</summary>
+    public string? Json { get; init; }
     /// <summary>iptables: the rule's arguments after "-A CHAIN", unquoted as iptables-restore reads them.</summary>
     public string[] Arguments { get; init; } = Array.Empty<string>();
     /// <summary>accept, drop, reject, jump, goto, return, or an iptables target, in lower case; null without one.</summary>
@@ -44,6 +46,11 @@ public sealed record FirewallRule
     public bool StripsMptcpOption { get; init; }
     /// <summary>A match this module cannot read (u32, bpf, string, an xt extension, a raw header match).</summary>
     public string? OpaqueMatch { get; init; }
+    /// <summary>
+    /// The rule drops packets that fail a reverse-path check: "strict" (the route back must leave through the
+    /// interface the packet came in on: nft fib saddr . iif, iptables -m rpfilter) or "loose" (any route back).
+    /// </summary>
+    public string? ReversePathCheck { get; init; }
     public string? InputInterface { get; init; }
     public string? SourceNetwork { get; init; }
     public PortRange[] DestinationPorts { get; init; } = Array.Empty<PortRange>();
@@ -77,4 +84,6 @@ public sealed class FirewallRuleset
     public List<FirewallRule> Rules { get; init; } = new();
     public List<ReversePathFilterSetting> ReversePathFilters { get; init; } = new();
     public List<FirewallReadNote> Notes { get; init; } = new();
+    /// <summary>firewalld's IPv6_rpfilter setting (/etc/firewalld/firewalld.conf), when firewalld is configured.</summary>
+    public string? FirewalldIpv6RpFilter { get; init; }
 }

@@ -68,6 +68,10 @@ public static class IptablesSave
                 MatchesMptcpOption = optionIndex >= 0 && !negated && optionIndex + 1 < arguments.Length && arguments[optionIndex + 1] == "30",
                 StripsMptcpOption = strip is not null && strip.Split(',').Any(o => o == "30" || o.Equals("mptcp", StringComparison.OrdinalIgnoreCase)),
                 OpaqueMatch = opaque,
+                // -m rpfilter --invert -j DROP drops what fails the check; --loose accepts any route back.
+                ReversePathCheck = HasModule(arguments, "rpfilter") && Array.IndexOf(arguments, "--invert") >= 0
+                    ? (Array.IndexOf(arguments, "--loose") >= 0 ? "loose" : "strict")
+                    : null,
                 InputInterface = Arg(arguments, "-i"),
                 SourceNetwork = Arg(arguments, "-s"),
                 DestinationPorts = Ports(Arg(arguments, "--dport") ?? Arg(arguments, "--dports")),

@@ -68,11 +68,13 @@ public static class NftablesRuleset
             {
                 Source = "nftables", Family = f, Table = t, Chain = ch, Handle = handle, Position = position,
                 Text = ruleText.TryGetValue($"{f}/{t}/{handle}", out string? display) ? display : $"handle {handle}",
+                Json = rule.GetRawText(),
                 Verdict = verdict,
                 MatchesMptcpOption = mptcp,
                 MptcpSubtype = subtype,
                 StripsMptcpOption = exprs.Any(IsResetMptcp),
                 OpaqueMatch = exprs.Any(x => x.TryGetProperty("xt", out _)) ? "xt" : exprs.Any(IsRawTcpHeaderMatch) ? "raw TCP header" : null,
+                ReversePathCheck = exprs.Select(ReversePathCheck).FirstOrDefault(c => c is not null),
                 InputInterface = exprs.Select(x => MatchValue(x, "meta", "iifname")).FirstOrDefault(v => v is not null),
                 SourceNetwork = exprs.Select(x => MatchValue(x, "payload", "saddr")).FirstOrDefault(v => v is not null),
                 DestinationPorts = exprs.SelectMany(DestinationPorts).ToArray(),
@@ -144,6 +146,20 @@ public static class NftablesRuleset
         }
 
         return mptcp;
+    }
+
+    // fib saddr [. iif] oif missing: the source has no route back (through the interface it came in on, with iif).
+    private static string? ReversePathCheck(JsonElement expr)
+    {
+        if (!expr.TryGetProperty("match", out JsonElement m) || !m.TryGetProperty("left", out JsonElement l) || !l.TryGetProperty("fib", out JsonElement fib)
+            || !m.TryGetProperty("right", out JsonElement right) || right.ValueKind != JsonValueKind.False
+            || !fib.TryGetProperty("flags", out JsonElement flags) || flags.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        string[] names = flags.EnumerateArray().Where(f => f.ValueKind == JsonValueKind.String).Select(f => f.GetString()!).ToArray();
+        return !names.Contains("saddr") ? null : names.Contains("iif") ? "strict" : "loose";
     }
 
     private static bool IsMptcpOption(JsonElement option) =>

@@ -91,6 +91,14 @@ public static class SysctlPersistence
         return settings;
     }
 
+    /// <summary>Whether systemd-sysctl reads <paramref name="file"/> at boot: a *.conf in one of its directories, or /etc/sysctl.conf.</summary>
+    public static bool IsReadAtBoot(string file)
+    {
+        string full = Path.GetFullPath(file);
+        return full == MainFile
+               || (full.EndsWith(".conf", StringComparison.Ordinal) && Directories.Contains(Path.GetDirectoryName(full)));
+    }
+
     /// <summary>The assignment of <paramref name="key"/> that wins at boot, or null when no file sets it.</summary>
     public static PersistentSysctlSetting? Winner(IEnumerable<PersistentSysctlSetting> settings, string key) =>
         settings.LastOrDefault(p => p.Effective && p.Key == key);
@@ -135,6 +143,12 @@ public static class SysctlPersistence
     /// </summary>
     public static string? WriteAssignment(string file, string key, string value, string header)
     {
+        // A link (Debian's 99-sysctl.conf -> ../sysctl.conf) stays a link: the file it names is what changes.
+        if (new FileInfo(file).LinkTarget is not null && new FileInfo(file).ResolveLinkTarget(returnFinalTarget: true) is { } target)
+        {
+            file = target.FullName;
+        }
+
         string directory = Path.GetDirectoryName(Path.GetFullPath(file)) ?? "/";
         Directory.CreateDirectory(directory);
         string? before = File.Exists(file) ? File.ReadAllText(file) : null;

@@ -22,6 +22,11 @@ public sealed class ProbeOutcome
     public Dictionary<string, long> CounterDeltas { get; init; } = new();
     public TimeSpan Elapsed { get; init; }
     public string? SendError { get; init; }
+    /// <summary>
+    /// When the MPTCP attempt failed: the errno of a plain-TCP connection to the same peer right after
+    /// (0: TCP connects, so what failed is MPTCP's SYNs); null when no control connection was tried.
+    /// </summary>
+    public int? ControlConnectErrno { get; init; }
 }
 
 /// <summary>Opens a real MPTCP connection, optionally sends, and reads what it negotiated and what the counters did.</summary>
@@ -91,6 +96,9 @@ public static class ConnectivityProbe
         }
 
         Dictionary<string, long> after = ReadCounters();
+        // Kernels before 6.12 never fall back after dropped MP_CAPABLE SYNs: connect() just times out. A plain
+        // TCP connection tells "the peer is unreachable" from "something drops MPTCP's SYNs".
+        int? control = socket is not null && connectErrno != 0 && !cancel.IsCancellationRequested ? ControlConnect(remote, port, source, timeout) : null;
         return new ProbeOutcome
         {
             RemoteAddress = remote,
@@ -105,7 +113,65 @@ public static class ConnectivityProbe
                 .ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key)),
             Elapsed = clock.Elapsed,
             SendError = sendError,
+            ControlConnectErrno = control,
         };
+    }
+
+    /// <summary>A plain TCP connect to the same peer: its errno (0: connected).</summary>
+    private static int ControlConnect(IPAddress remote, int port, IPAddress? source, TimeSpan timeout)
+    {
+        using var tcp = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (source is not null)
+            {
+                tcp.Bind(new IPEndPoint(source, 0));
+            }
+
+            return tcp.ConnectAsync(new IPEndPoint(remote, port)).Wait(timeout) ? 0 : Errnos.ETIMEDOUT;
+        }
+        catch (AggregateException e) when (e.InnerException is SocketException s)
+        {
+            return Errno(s.SocketErrorCode);
+        }
+        catch (SocketException e)
+        {
+            return Errno(e.SocketErrorCode);
+        }
+    }
+
+    // .NET reports socket errors by its own codes; the judges speak errno.
+    private static int Errno(SocketError error) => error switch
+    {
+        SocketError.ConnectionRefused => Errnos.ECONNREFUSED,
+        SocketError.TimedOut => Errnos.ETIMEDOUT,
+        SocketError.NetworkUnreachable => Errnos.ENETUNREACH,
+        SocketError.HostUnreachable => Errnos.EHOSTUNREACH,
+        SocketError.AccessDenied => Errnos.EACCES,
+        SocketError.AddressNotAvailable => Errnos.EADDRNOTAVAIL,
+        SocketError.ConnectionReset => Errnos.ECONNRESET,
+        _ => Errnos.EINVAL,
+    };
+
+    /// <summary>
+    /// Whether the kernel has turned MPTCP off for active opens in this namespace (after blackholes): an MPTCP
+    /// connection to an MPTCP listener of our own on loopback falls back at once when it has. Loopback keeps
+    /// the check on this host; the kernel applies the blackhole state to every active open. Null when MPTCP
+    /// sockets cannot be made here.
+    /// </summary>
+    public static bool? ActiveOpensDisabled()
+    {
+        try
+        {
+            using MptcpSocket listener = MptcpSocket.Create(AddressFamily.InterNetwork);
+            IPEndPoint at = listener.Listen(new IPEndPoint(IPAddress.Loopback, 0));
+            using MptcpSocket client = MptcpSocket.Create(AddressFamily.InterNetwork);
+            return client.Connect(at, TimeSpan.FromSeconds(2)) == 0 ? !client.IsMptcp() : null;
+        }
+        catch (KernelException)
+        {
+            return null;
+        }
     }
 
     private static Dictionary<string, long> ReadCounters()

@@ -64,6 +64,7 @@ public static class Errnos
     public const int ENETUNREACH = 101;
     public const int ENOBUFS = 105;
     public const int ETIMEDOUT = 110;
+    public const int ECONNRESET = 104;
     public const int ECONNREFUSED = 111;
     public const int EHOSTUNREACH = 113;
 
@@ -75,7 +76,7 @@ public static class Errnos
         [EMSGSIZE] = "EMSGSIZE", [ENOPROTOOPT] = "ENOPROTOOPT", [EPROTONOSUPPORT] = "EPROTONOSUPPORT",
         [EOPNOTSUPP] = "EOPNOTSUPP", [EAFNOSUPPORT] = "EAFNOSUPPORT", [EADDRINUSE] = "EADDRINUSE",
         [EADDRNOTAVAIL] = "EADDRNOTAVAIL", [ENETUNREACH] = "ENETUNREACH", [ENOBUFS] = "ENOBUFS",
-        [ETIMEDOUT] = "ETIMEDOUT", [ECONNREFUSED] = "ECONNREFUSED", [EHOSTUNREACH] = "EHOSTUNREACH",
+        [ETIMEDOUT] = "ETIMEDOUT", [ECONNREFUSED] = "ECONNREFUSED", [ECONNRESET] = "ECONNRESET", [EHOSTUNREACH] = "EHOSTUNREACH",
     };
 
     public static string Name(int errno) => Names.TryGetValue(errno, out string? name) ? name : $"E{errno}";

@@ -49,6 +49,33 @@ public sealed unsafe class MptcpSocket : IDisposable
         }
     }
 
+    /// <summary>Binds to <paramref name="local"/> (port 0: any) and listens; returns the address it listens on.</summary>
+    public IPEndPoint Listen(IPEndPoint local, int backlog = 4)
+    {
+        Span<byte> sa = stackalloc byte[28];
+        int length = Encode(local, sa);
+        fixed (byte* p = sa)
+        {
+            if (Native.BindRaw(_fd, p, length) != 0)
+            {
+                throw new KernelException($"bind to {local}", Marshal.GetLastPInvokeError());
+            }
+
+            if (Native.Listen(_fd, backlog) != 0)
+            {
+                throw new KernelException($"listen on {local}", Marshal.GetLastPInvokeError());
+            }
+
+            length = 28;
+            if (Native.GetSockNameRaw(_fd, p, ref length) != 0)
+            {
+                throw new KernelException($"read the address of the listener on {local}", Marshal.GetLastPInvokeError());
+            }
+        }
+
+        return Decode(sa) ?? throw new KernelException($"read the address of the listener on {local}", Errnos.EINVAL);
+    }
+
     /// <summary>Connects within the timeout. Returns the errno (0 when connected, ETIMEDOUT after the timeout).</summary>
     public int Connect(IPEndPoint remote, TimeSpan timeout)
     {

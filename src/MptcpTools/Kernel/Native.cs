@@ -106,7 +106,7 @@ internal static unsafe class Native
     internal const int EINPROGRESS = 115;
 
     internal const int AT_FDCWD = -100;
-    internal const uint STATX_TYPE = 0x1, STATX_UID = 0x8, STATX_GID = 0x10, STATX_SIZE = 0x200;
+    internal const uint STATX_TYPE = 0x1, STATX_UID = 0x8, STATX_GID = 0x10, STATX_INO = 0x100, STATX_SIZE = 0x200;
     internal const int S_IFMT = 0xF000, S_IFREG = 0x8000;
 
     /// <summary>The start of struct statx, whose layout (unlike struct stat's) is the same on every architecture.</summary>
@@ -117,11 +117,18 @@ internal static unsafe class Native
         [FieldOffset(20)] public uint Uid;
         [FieldOffset(24)] public uint Gid;
         [FieldOffset(28)] public ushort Mode;
+        [FieldOffset(32)] public ulong Inode;
         [FieldOffset(40)] public ulong Size;
     }
 
     [DllImport("libc", SetLastError = true, EntryPoint = "statx")]
     internal static extern int StatX(int dirfd, string path, int flags, uint mask, out Statx buffer);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "listen")]
+    internal static extern int Listen(int fd, int backlog);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "getsockname")]
+    internal static extern int GetSockNameRaw(int fd, byte* addr, ref int addrLen);
 
     [DllImport("libc", SetLastError = true, EntryPoint = "chown")]
     internal static extern int Chown(string path, uint uid, uint gid);

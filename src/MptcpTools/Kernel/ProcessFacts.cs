@@ -23,6 +23,15 @@ public sealed record ProcessFacts
     public bool UnderMptcpize { get; init; }
     /// <summary>Whether the program's executable or its own libraries contain the text "--mptcp".</summary>
     public bool HasMptcpSwitch { get; init; }
+    /// <summary>The inode of the process's network namespace.</summary>
+    public ulong? NetworkNamespace { get; init; }
+    /// <summary>Its name under /run/netns, when it has one.</summary>
+    public string? NetworkNamespaceName { get; init; }
+    /// <summary>
+    /// The process lives in another network namespace than the reader: its sockets, endpoints and sysctls are
+    /// that namespace's, and the socket counts above are not its own.
+    /// </summary>
+    public bool InOtherNetworkNamespace { get; init; }
     /// <summary>The Debian package that installed the executable, when the caller looked it up (Host.DebianPackages).</summary>
     public string? Package { get; init; }
     public string? PackageVersion { get; init; }
@@ -44,6 +53,9 @@ public sealed record ProcessFacts
         string environ = TryRead($"{dir}/environ") ?? "";
         string maps = TryRead($"{dir}/maps") ?? "";
         List<uint> inodes = ProcessTable.SocketInodes(pid);
+        ulong? netns = ProcessTable.NetworkNamespaceInode(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        ulong? own = ProcessTable.NetworkNamespaceInode("self");
+        bool other = netns is not null && own is not null && netns != own;
         bool mptcpize = environ.Split('\0').Any(v => v.StartsWith("LD_PRELOAD=", StringComparison.Ordinal) && v.Contains("libmptcpwrap", StringComparison.Ordinal))
                         || maps.Contains("libmptcpwrap", StringComparison.Ordinal);
         return new ProcessFacts
@@ -58,6 +70,9 @@ public sealed record ProcessFacts
             MptcpListeners = inodes.Count(sockets.MptcpListen.Contains),
             UnderMptcpize = mptcpize,
             HasMptcpSwitch = exe is not null && OwnFiles(exe, name, maps).Any(f => RegularFile.Contains(f, "--mptcp"u8, MaxScannedBytes)),
+            NetworkNamespace = netns,
+            NetworkNamespaceName = other && netns is { } inode ? ProcessTable.NamedNetworkNamespaces().GetValueOrDefault(inode) : null,
+            InOtherNetworkNamespace = other,
         };
     }
 

@@ -95,6 +95,34 @@ public static class ProcessTable
     /// <summary>The network namespace of a process ("net:[4026531840]"); <paramref name="pid"/> may be "self".</summary>
     public static string? NetworkNamespace(string pid, string proc = "/proc") => LinkTarget($"{proc}/{pid}/ns/net");
 
+    /// <summary>The inode that identifies a process's network namespace (from its link, "net:[INODE]").</summary>
+    public static ulong? NetworkNamespaceInode(string pid, string proc = "/proc") =>
+        NetworkNamespace(pid, proc) is { } link && link.StartsWith("net:[", StringComparison.Ordinal) && link.EndsWith(']')
+        && ulong.TryParse(link.AsSpan(5, link.Length - 6), NumberStyles.None, CultureInfo.InvariantCulture, out ulong inode)
+            ? inode
+            : null;
+
+    /// <summary>The named network namespaces (ip netns add NAME: /run/netns/NAME), by their inode.</summary>
+    public static Dictionary<ulong, string> NamedNetworkNamespaces(string directory = "/run/netns")
+    {
+        var names = new Dictionary<ulong, string>();
+        try
+        {
+            foreach (string file in Directory.EnumerateFiles(directory))
+            {
+                if (Native.StatX(Native.AT_FDCWD, file, 0, Native.STATX_INO, out Native.Statx st) == 0)
+                {
+                    names.TryAdd(st.Inode, Path.GetFileName(file));
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return names;
+    }
+
     private static string? LinkTarget(string path)
     {
         try

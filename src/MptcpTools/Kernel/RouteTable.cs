@@ -6,8 +6,18 @@ using System.Net.Sockets;
 
 namespace MptcpTools.Kernel;
 
-/// <summary>An address configured on an interface (RTM_GETADDR).</summary>
-public sealed record InterfaceAddress(IPAddress Address, int PrefixLength, int InterfaceIndex, string? Interface);
+/// <summary>An address configured on an interface (RTM_GETADDR), with its IFA_F_* flags and scope.</summary>
+public sealed record InterfaceAddress(IPAddress Address, int PrefixLength, int InterfaceIndex, string? Interface, uint Flags = 0, byte Scope = 0)
+{
+    private const uint IFA_F_TEMPORARY = 0x01, IFA_F_DADFAILED = 0x08, IFA_F_TENTATIVE = 0x40;
+
+    /// <summary>An IPv6 privacy (temporary) address.</summary>
+    public bool Temporary => (Flags & IFA_F_TEMPORARY) != 0;
+    /// <summary>Duplicate address detection still runs (or failed): the address cannot be used yet.</summary>
+    public bool Tentative => (Flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) != 0;
+    /// <summary>fc00::/7, a unique local IPv6 address.</summary>
+    public bool UniqueLocal => Address.AddressFamily == AddressFamily.InterNetworkV6 && (Address.GetAddressBytes()[0] & 0xfe) == 0xfc;
+}
 
 /// <summary>What the kernel answers to `ip route get DST from SRC` (RTM_GETROUTE).</summary>
 public sealed record RouteLookup(IPAddress Destination, IPAddress? Source, int OutputInterfaceIndex, string? OutputInterface,
@@ -21,7 +31,7 @@ public static class RouteTable
 {
     private const int NETLINK_ROUTE = 0;
     private const ushort RTM_NEWADDR = 20, RTM_GETADDR = 22, RTM_NEWROUTE = 24, RTM_GETROUTE = 26, RTM_NEWRULE = 32, RTM_GETRULE = 34;
-    private const ushort IFA_ADDRESS = 1, IFA_LOCAL = 2;
+    private const ushort IFA_ADDRESS = 1, IFA_LOCAL = 2, IFA_FLAGS = 8;
     private const ushort RTA_DST = 1, RTA_SRC = 2, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PREFSRC = 7, RTA_TABLE = 15;
     private const ushort FRA_DST = 1, FRA_SRC = 2, FRA_PRIORITY = 6, FRA_TABLE = 15;
     private const uint RTM_F_LOOKUP_TABLE = 0x1000;
@@ -73,7 +83,9 @@ public static class RouteTable
             NetlinkAttribute? value = NetlinkAttributes.Find(a, IFA_LOCAL) ?? NetlinkAttributes.Find(a, IFA_ADDRESS);
             if (value is { } v)
             {
-                list.Add(new InterfaceAddress(new IPAddress(v.Data.Span), h[1], index, InterfaceNames.NameOf(index)));
+                // IFA_FLAGS carries all 32 bits; the header's byte only the first eight.
+                uint flags = NetlinkAttributes.Find(a, IFA_FLAGS)?.AsUInt32() ?? h[2];
+                list.Add(new InterfaceAddress(new IPAddress(v.Data.Span), h[1], index, InterfaceNames.NameOf(index), flags, h[3]));
             }
         }
 
@@ -120,28 +132,36 @@ public static class RouteTable
     }
 
     /// <summary>The gateway of the main table's default route for a family; null when there is none.</summary>
-    public static IPAddress? DefaultGateway(AddressFamily family)
+    public static IPAddress? DefaultGateway(AddressFamily family) => DefaultRoute(family).Gateway;
+
+    /// <summary>
+    /// The main table's default route for a family: whether there is one, and its gateway (null for a route
+    /// straight out of a device, or none).
+    /// </summary>
+    public static (bool Exists, IPAddress? Gateway) DefaultRoute(AddressFamily family)
     {
         using NetlinkSocket socket = NetlinkSocket.Open(NETLINK_ROUTE);
         Span<byte> rtmsg = stackalloc byte[12];
         rtmsg.Clear();
         rtmsg[0] = (byte)(family == AddressFamily.InterNetworkV6 ? Native.AF_INET6 : Native.AF_INET);
         var request = new NetlinkRequestBuilder(RTM_GETROUTE, Netlink.NLM_F_REQUEST | Netlink.NLM_F_DUMP).Raw(rtmsg);
+        bool exists = false;
         foreach (NetlinkMessage m in socket.Request(request, "list the routes"))
         {
             ReadOnlySpan<byte> h = m.Payload.Span;
-            if (m.Type != RTM_NEWROUTE || h.Length < 12 || h[1] != 0 || h[4] != 254)
+            if (m.Type != RTM_NEWROUTE || h.Length < 12 || h[1] != 0 || h[4] != 254 || h[7] != 1)
             {
-                continue; // not a default route (dst_len 0) of the main table (254)
+                continue; // not a unicast (type 1) default route (dst_len 0) of the main table (254)
             }
 
+            exists = true;
             if (NetlinkAttributes.Find(NetlinkAttributes.Parse(m.Payload[12..]), RTA_GATEWAY) is { } gw)
             {
-                return new IPAddress(gw.Data.Span);
+                return (true, new IPAddress(gw.Data.Span));
             }
         }
 
-        return null;
+        return (exists, null);
     }
 
     public static List<RoutingRule> Rules(AddressFamily family)

@@ -45,7 +45,7 @@ internal sealed class KernelRules : DiagnosisRule
                 "With net.mptcp.enabled=0 the kernel refuses IPPROTO_MPTCP sockets (ENOPROTOOPT) in this network namespace, so every program falls back to TCP.",
                 enable.File is null
                     ? $"sysctl -w {EnabledKey}=1, and change line {winner!.Line} of {winner.File} to {EnabledKey} = 1 (it is read after every sysctl.d file)."
-                    : $"{enable.Command}", new object[] { k }, enable.File is null ? null : new MptcpRepair[] { enable });
+                    : $"{enable.Command}", new object[] { k }, new MptcpRepair[] { enable });
         }
         else
         {
@@ -72,7 +72,7 @@ internal sealed class KernelRules : DiagnosisRule
         // What the boot will leave: the effective persistent value, or the kernel's default of 1.
         if (k.Enabled == true && winner.IsDisabling())
         {
-            MptcpRepair[] repairs = enable.File is null ? System.Array.Empty<MptcpRepair>() : new MptcpRepair[] { Enable(FindingIds.SysctlNotPersistent) };
+            var repairs = new MptcpRepair[] { Enable(FindingIds.SysctlNotPersistent) };
             yield return Finding(FindingIds.SysctlNotPersistent, FindingSeverity.Warning,
                 $"MPTCP is enabled now, but {winner!.File}:{winner.Line} disables it at the next boot.",
                 $"{winner.File} line {winner.Line} sets {EnabledKey} = {winner.Value}; systemd-sysctl applies it at boot and MPTCP is off from then on.",

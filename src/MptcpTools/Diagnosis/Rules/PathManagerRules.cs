@@ -8,6 +8,8 @@ namespace MptcpTools.Diagnosis;
 /// <summary>The in-kernel path manager: endpoints that open subflows, and limits that let them.</summary>
 internal sealed class PathManagerRules : DiagnosisRule
 {
+    private const int MaxLimit = 8; // MPTCP_PM_ADDR_MAX
+
     public PathManagerRules() : base(FindingComponent.PathManager, FindingIds.NoSubflowEndpoints, FindingIds.SubflowLimitZero,
         FindingIds.AddAddrAcceptedZero, FindingIds.EndpointsExceedLimit)
     {
@@ -22,9 +24,9 @@ internal sealed class PathManagerRules : DiagnosisRule
         }
 
         var subflowEndpoints = endpoints.Where(e => (e.Flags & (MptcpEndpointFlags.Subflow | MptcpEndpointFlags.Fullmesh)) != 0).ToList();
+        EndpointRepair[] add = subflowEndpoints.Count == 0 ? AddEndpoints(f, endpoints) : Array.Empty<EndpointRepair>();
         if (subflowEndpoints.Count == 0)
         {
-            EndpointRepair[] add = AddEndpoints(f, endpoints);
             yield return Finding(FindingIds.NoSubflowEndpoints, FindingSeverity.Warning,
                 endpoints.Count == 0 ? "The in-kernel path manager has no endpoints." : "No endpoint has the subflow flag.",
                 "Without subflow endpoints, connections this host opens never get a second subflow: MPTCP works, on one path only. (A server needs signal endpoints to announce its other addresses.)",
@@ -38,10 +40,12 @@ internal sealed class PathManagerRules : DiagnosisRule
             yield return Passed(FindingIds.NoSubflowEndpoints, $"{subflowEndpoints.Count} endpoint(s) open subflows.", subflowEndpoints.Cast<object>().ToArray());
         }
 
-        // One change raises both limits as far as the endpoints need, so the three findings share it.
+        // One change raises both limits as far as the endpoints need (those the repair adds too), so the three
+        // findings share it. The kernel allows at most 8.
+        int wanted = subflowEndpoints.Count + add.Length;
         var raise = new LimitRepair
         {
-            Subflows = Math.Max(limits.Subflows, (uint)Math.Min(8, Math.Max(2, subflowEndpoints.Count))),
+            Subflows = Math.Max(limits.Subflows, (uint)Math.Min(MaxLimit, Math.Max(2, wanted))),
             AddAddrAccepted = Math.Max(limits.AddAddrAccepted, 2), Before = limits.ToString(),
         };
         LimitRepair Raise(string id) => new() { FindingId = id, Subflows = raise.Subflows, AddAddrAccepted = raise.AddAddrAccepted, Before = raise.Before };
@@ -72,7 +76,9 @@ internal sealed class PathManagerRules : DiagnosisRule
         {
             yield return Finding(FindingIds.EndpointsExceedLimit, FindingSeverity.Warning,
                 $"{subflowEndpoints.Count} subflow endpoints, but only {limits.Subflows} extra subflow(s) allowed.",
-                "The kernel stops opening subflows at the limit: the endpoints beyond it are never used.",
+                subflowEndpoints.Count > MaxLimit
+                    ? $"The kernel stops opening subflows at the limit, and allows at most {MaxLimit}: {subflowEndpoints.Count - MaxLimit} endpoint(s) are never used, whatever the limit."
+                    : "The kernel stops opening subflows at the limit: the endpoints beyond it are never used.",
                 $"Set-MptcpLimit -Subflows {raise.Subflows} ({Raise("").Command})", new object[] { limits }, new MptcpRepair[] { Raise(FindingIds.EndpointsExceedLimit) });
         }
         else if (subflowEndpoints.Count > 0)

@@ -28,11 +28,12 @@ internal sealed class RoutingRules : DiagnosisRule
             else if (r.Status is RoutingStatus.MissingSourceRoute or RoutingStatus.NoRoute)
             {
                 // Not automated: the gateway of the second path cannot be known for sure.
+                var manual = new ManualRepair { FindingId = FindingIds.MissingSourceRoute, Instructions = r.Remediation, Reason = "the gateway of the second path cannot be known for sure." };
                 yield return Finding(FindingIds.MissingSourceRoute, FindingSeverity.Warning,
                     r.Status == RoutingStatus.NoRoute
                         ? $"No route from endpoint {r.EndpointId}'s address {r.Address} to {r.Destination}."
                         : $"Traffic from endpoint {r.EndpointId}'s address {r.Address} leaves through {r.OutputInterface}, not {r.Interface}.",
-                    r.Detail, r.Remediation, new object[] { r });
+                    r.Detail, r.Remediation, new object[] { r }, new MptcpRepair[] { manual });
             }
         }
 
