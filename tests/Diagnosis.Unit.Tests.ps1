@@ -455,3 +455,133 @@ Describe 'Repair-MptcpConfiguration parameters' {
         { [pscustomobject]@{ Repair = @() } | Repair-MptcpConfiguration -SysctlFile 'Variable:\x' -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,*'
     }
 }
+
+Describe 'The causes people hit (issue 12)' {
+    BeforeAll {
+        function New-Socket([string] $State, [string] $Local, [int] $LocalPort, [string] $Remote = '0.0.0.0', [int] $RemotePort = 0) {
+            [MptcpTools.Kernel.MptcpConnection]@{ State = $State; LocalAddress = [ipaddress]$Local; LocalPort = $LocalPort; RemoteAddress = [ipaddress]$Remote; RemotePort = $RemotePort }
+        }
+        function Get-Any($Findings, [string] $Id) { @($Findings | Where-Object { $_.Id -eq $Id -and "$($_.Severity)" -ne 'Passed' }) }
+    }
+
+    It 'EndpointRoleMismatch: subflow endpoints on a host that only accepts connections' {
+        $sockets = [MptcpTools.Kernel.MptcpConnection[]]@((New-Socket Listen '0.0.0.0' 5201), (New-Socket Established '203.0.113.2' 5201 '192.0.2.2' 40000))
+        $hit = Get-Any (Invoke-Rules @{ MptcpSockets = $sockets; Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(New-Endpoint '203.0.113.3' 'Subflow' 's0') }) 'EndpointRoleMismatch'
+        $hit.Count | Should -Be 1
+        $hit[0].Summary | Should -Match 'accepts MPTCP connections \(port 5201\) and opens none'
+        $hit[0].Remediation | Should -Match 'ip mptcp endpoint add 203.0.113.3 dev s0 signal'
+    }
+
+    It 'EndpointRoleMismatch: signal endpoints on a host that only connects' {
+        $sockets = [MptcpTools.Kernel.MptcpConnection[]]@(New-Socket Established '192.0.2.2' 40000 '203.0.113.2' 5201)
+        $hit = Get-Any (Invoke-Rules @{ MptcpSockets = $sockets; Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(New-Endpoint '198.51.100.2' 'Signal') }) 'EndpointRoleMismatch'
+        $hit[0].Summary | Should -Match 'only opens MPTCP connections'
+        $hit[0].Remediation | Should -Match 'subflow'
+    }
+
+    It 'EndpointRoleMismatch: a signal endpoint without a port, where the listener is bound to another address' {
+        $sockets = [MptcpTools.Kernel.MptcpConnection[]]@(New-Socket Listen '203.0.113.2' 5201)
+        $ep = [MptcpTools.Kernel.MptcpEndpoint]::new(2, [ipaddress]'203.0.113.3', 0, 1, 3, 's0')
+        $hit = Get-Any (Invoke-Rules @{ MptcpSockets = $sockets; Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@((New-Endpoint '203.0.113.2' 'Subflow' 's0'), $ep) }) 'EndpointRoleMismatch'
+        $hit.Count | Should -Be 1
+        $hit[0].Remediation | Should -Match 'signal port 5201'
+        # A listener on the wildcard address accepts the joins: no finding.
+        $wild = [MptcpTools.Kernel.MptcpConnection[]]@(New-Socket Listen '0.0.0.0' 5201)
+        (Get-Any (Invoke-Rules @{ MptcpSockets = $wild; Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@($ep) }) 'EndpointRoleMismatch').Count | Should -Be 0
+    }
+
+    It 'ApplicationNotUsingMptcp for the owner of plain TCP on the port (Error), or of bulk data (Warning where subflow endpoints exist)' {
+        $owner = [MptcpTools.Kernel.ProcessFacts]@{ ProcessId = 77; Name = 'iperf3'; CommandLine = 'iperf3 -c 203.0.113.2 -p 5201'; TcpSockets = 2 }
+        $sock = [MptcpTools.Kernel.PlainTcpSocket]@{ LocalAddress = [ipaddress]'192.0.2.2'; LocalPort = 40000; RemoteAddress = [ipaddress]'203.0.113.2'; RemotePort = 5201; State = 'Established'; BytesAcked = 5MB }
+        $onPort = [MptcpTools.Diagnosis.PlainTcpUse[]]@([MptcpTools.Diagnosis.PlainTcpUse]::new($sock, 'OnPort', $owner))
+        $hit = (Get-Any (Invoke-Rules @{ PlainTcp = $onPort; Request = [MptcpTools.Diagnosis.DiagnosisRequest]@{ Port = 5201 } }) 'ApplicationNotUsingMptcp')[0]
+        $hit.Severity | Should -Be 'Error'
+        $hit.Summary | Should -Be 'iperf3 (77) uses plain TCP (to 203.0.113.2:5201): it never asked for an MPTCP socket.'
+        $hit.Remediation | Should -Match 'mptcpize run iperf3 -c 203.0.113.2 -p 5201'
+        $bulk = [MptcpTools.Diagnosis.PlainTcpUse[]]@([MptcpTools.Diagnosis.PlainTcpUse]::new($sock, 'Bulk', $owner))
+        (Get-Any (Invoke-Rules @{ PlainTcp = $bulk }) 'ApplicationNotUsingMptcp')[0].Severity | Should -Be 'Warning'
+        (Get-Any (Invoke-Rules @{ PlainTcp = $bulk }) 'ApplicationNotUsingMptcp')[0].Summary | Should -Match '5 MiB to 203.0.113.2:5201'
+        (Get-Any (Invoke-Rules @{ PlainTcp = $bulk; Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@() }) 'ApplicationNotUsingMptcp')[0].Severity | Should -Be 'Information'
+    }
+
+    It 'OtherNetworkNamespace, not ApplicationNotUsingMptcp, for a process of another namespace' {
+        $p = [MptcpTools.Kernel.ProcessFacts]@{ ProcessId = 9; Name = 'iperf3'; NetworkNamespace = 4026532999; NetworkNamespaceName = 'ns1'; InOtherNetworkNamespace = $true }
+        $f = Invoke-Rules @{ Processes = [MptcpTools.Kernel.ProcessFacts[]]@($p); Request = [MptcpTools.Diagnosis.DiagnosisRequest]@{ ProcessIds = [int[]]@(9) } }
+        $hit = (Get-Any $f 'OtherNetworkNamespace')[0]
+        $hit.Summary | Should -Be 'iperf3 (9) runs in network namespace ''ns1'', not in this one.'
+        $hit.Remediation | Should -Match '^Diagnose it where it runs: ip netns exec ns1 pwsh'
+        (Get-Any $f 'ApplicationNotUsingMptcp').Count | Should -Be 0
+        $report = [MptcpTools.Diagnosis.ApplicationJudge]::Judge([MptcpTools.Kernel.ProcessFacts]@{ ProcessId = 9; Name = 'x'; NetworkNamespace = 5; InOtherNetworkNamespace = $true })
+        $report.Remediation | Should -Match 'nsenter --net=/proc/9/ns/net pwsh'
+    }
+
+    It 'MptcpBlackholeDetected is an Error while active opens are off, with the counters and until when' {
+        $c = [Collections.Generic.Dictionary[string, long]]::new(); $c['Blackhole'] = 2; $c['MPCapableSYNTXDrop'] = 6; $c['MPCapableSYNTXDisabled'] = 3
+        $at = [datetime]::new(2026, 11, 26, 12, 0, 0, [DateTimeKind]::Utc)
+        $hit = (Get-Any (Invoke-Rules @{ Counters = $c; ActiveMptcpDisabled = $true; GatheredAt = $at }) 'MptcpBlackholeDetected')[0]
+        $hit.Severity | Should -Be 'Error'
+        $hit.Evidence[0].SynDrops | Should -Be 6
+        $hit.Evidence[0].DisabledUntilAtMost | Should -Be $at.AddHours(2)   # blackhole_timeout 3600 s, doubled once for the second detection
+        $hit.Summary | Should -Match '2026-11-26 14:00:00Z'
+        (Get-Any (Invoke-Rules @{ Counters = $c; ActiveMptcpDisabled = $false; GatheredAt = $at }) 'MptcpBlackholeDetected')[0].Severity | Should -Be 'Warning'
+    }
+
+    It 'MptcpSynDropped when the MPTCP connect times out and a plain TCP one gets through (kernels before 6.12)' {
+        $o = [MptcpTools.Kernel.ProbeOutcome]@{ RemoteAddress = [ipaddress]'203.0.113.2'; Port = 5201; ConnectErrno = 110; ControlConnectErrno = 0 }
+        $f = Invoke-Rules @{ Probe = [MptcpTools.Diagnosis.PeerProbe]::new('203.0.113.2', $o) }
+        (Get-Any $f 'MptcpSynDropped')[0].Evidence[0].PlainTcpConnected | Should -BeTrue
+        (Get-Any $f 'PeerUnreachable').Count | Should -Be 0
+        $both = [MptcpTools.Kernel.ProbeOutcome]@{ RemoteAddress = [ipaddress]'203.0.113.2'; Port = 5201; ConnectErrno = 110; ControlConnectErrno = 110 }
+        (Get-Any (Invoke-Rules @{ Probe = [MptcpTools.Diagnosis.PeerProbe]::new('203.0.113.2', $both) }) 'PeerUnreachable')[0].Detail | Should -Match 'plain TCP connection failed as well'
+    }
+
+    It 'StrictReversePathFilter names the file that sets it at boot, and ufw''s when ufw is enabled' {
+        $set = [MptcpTools.Host.FirewallRuleset]::new()
+        $set.ReversePathFilters.Add([MptcpTools.Host.ReversePathFilterSetting]::new('all', 1)); $set.ReversePathFilters.Add([MptcpTools.Host.ReversePathFilterSetting]::new('eth1', 0))
+        $boot = [MptcpTools.Kernel.PersistentSysctlSetting]::new('net.ipv4.conf.all.rp_filter', '1', '/etc/sysctl.d/10-secure.conf', 4, $false, 0)
+        $boot.GetType().GetProperty('Effective').SetValue($boot, $true)
+        $hit = (Get-Any (Invoke-Rules @{ Firewall = $set; ReversePathSettings = [MptcpTools.Kernel.PersistentSysctlSetting[]]@($boot) }) 'StrictReversePathFilter')[0]
+        $hit.Detail | Should -Match '/etc/sysctl.d/10-secure.conf:4 sets net.ipv4.conf.all.rp_filter = 1 at boot'
+        $hit.Repair[0].Command | Should -Be 'sysctl -w net.ipv4.conf.eth1.rp_filter=2'
+        $ufw = [MptcpTools.Kernel.PersistentSysctlSetting]::new('net/ipv4/conf/all/rp_filter', '1', '/etc/ufw/sysctl.conf', 12, $false, 0)
+        $ufw = [MptcpTools.Host.SysctlPersistence]::ReadFile((New-Item (Join-Path $TestDrive 'ufw-sysctl.conf') -Value "# ufw`nnet/ipv4/conf/all/rp_filter=1`n").FullName)
+        $hit = (Get-Any (Invoke-Rules @{ Firewall = $set; ReversePathSettings = [MptcpTools.Kernel.PersistentSysctlSetting[]]@($boot); UfwSysctls = $ufw }) 'StrictReversePathFilter')[0]
+        $hit.Detail | Should -Match 'ufw, which is enabled, applies .*ufw-sysctl.conf:2 \(net.ipv4.conf.all.rp_filter = 1\)'
+    }
+
+    It 'StrictReversePathFilter for a strict reverse-path rule (nft fib saddr . iif), with firewalld''s setting when firewalld made it' {
+        $set = [MptcpTools.Host.FirewallRuleset]@{ FirewalldIpv6RpFilter = 'yes' }
+        $set.Rules.Add([MptcpTools.Host.FirewallRule]@{ Source = 'nftables'; Family = 'inet'; Table = 'firewalld'; Chain = 'filter_PREROUTING'; Handle = 5; Position = 1; Text = 'meta nfproto ipv6 fib saddr . mark . iif oif missing drop'; Verdict = 'drop'; ReversePathCheck = 'strict' })
+        $set.Rules.Add([MptcpTools.Host.FirewallRule]@{ Source = 'nftables'; Family = 'inet'; Table = 't'; Chain = 'p'; Handle = 6; Position = 1; Text = 'fib saddr oif missing drop'; Verdict = 'drop'; ReversePathCheck = 'loose' })
+        $hits = Get-Any (Invoke-Rules @{ Firewall = $set }) 'StrictReversePathFilter'
+        $hits.Count | Should -Be 1
+        $hits[0].Remediation | Should -Match 'IPv6_rpfilter=loose'
+        $hits[0].Repair.Count | Should -Be 0   # an anti-spoofing rule is never deleted by the module
+    }
+
+    It 'NetworkManagerSkipsAddress: no IPv6 default route (Warning), a temporary address (Information)' {
+        $nm = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@([MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'wired'; Devices = [string[]]@('eth1'); RawFlags = 0 })
+        $addresses = [MptcpTools.Kernel.InterfaceAddress[]]@(
+            [MptcpTools.Kernel.InterfaceAddress]::new([ipaddress]'198.51.100.2', 24, 3, 'eth1')
+            [MptcpTools.Kernel.InterfaceAddress]::new([ipaddress]'2001:db8:2::2', 64, 3, 'eth1')
+            [MptcpTools.Kernel.InterfaceAddress]::new([ipaddress]'2001:db8:2::99', 64, 3, 'eth1', 1))
+        $f = Invoke-Rules @{ NetworkManager = $nm; Addresses = $addresses; DefaultRoutes = [MptcpTools.Diagnosis.DefaultRoutes]::new($true, $false) }
+        $hits = Get-Any $f 'NetworkManagerSkipsAddress'
+        $hits.Count | Should -Be 2
+        ($hits | Where-Object { $_.Evidence[1].Address -eq '2001:db8:2::2' }).Severity | Should -Be 'Warning'
+        ($hits | Where-Object { $_.Evidence[1].Address -eq '2001:db8:2::2' }).Remediation | Should -Match 'also-without-default-route'
+        ($hits | Where-Object { $_.Evidence[1].Address -eq '2001:db8:2::99' }).Severity | Should -Be 'Information'
+        $nm2 = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@([MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'wired'; Devices = [string[]]@('eth1'); RawFlags = 0x2a })
+        (Get-Any (Invoke-Rules @{ NetworkManager = $nm2; Addresses = $addresses; DefaultRoutes = [MptcpTools.Diagnosis.DefaultRoutes]::new($true, $false) }) 'NetworkManagerSkipsAddress').Count | Should -Be 1
+    }
+
+    It 'EndpointManagersConflict: NetworkManager and mptcpd''s addr_adv both manage endpoints' {
+        $nm = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@([MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'wired'; Devices = [string[]]@('eth1'); RawFlags = 0 })
+        $d = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Running = $true; Source = 'systemd'; UnitName = 'mptcp.service'; ActiveState = 'active'; SubState = 'running'; PathManagerPlugin = 'addr_adv' }
+        $hit = (Get-Any (Invoke-Rules @{ NetworkManager = $nm; Daemon = $d }) 'EndpointManagersConflict')[0]
+        $hit.Remediation | Should -Match 'systemctl disable --now mptcp.service'
+        $hit.Remediation | Should -Match 'nmcli connection modify wired connection.mptcp-flags disabled'
+        $sspi = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Running = $true; Source = 'systemd'; PathManagerPlugin = 'sspi' }
+        (Get-Any (Invoke-Rules @{ NetworkManager = $nm; Daemon = $sspi }) 'EndpointManagersConflict').Count | Should -Be 0
+    }
+}

@@ -38,7 +38,8 @@ public sealed class TestMptcpFirewallCommand : MptcpCmdlet
             }
         }
 
-        WriteObject(FirewallJudge.Judge(set, Port, interfaces), enumerateCollection: true);
+        (PersistentSysctlSetting[] boot, PersistentSysctlSetting[]? ufw) = DiagnosisGatherer.ReversePathOrigins();
+        WriteObject(FirewallJudge.Judge(set, Port, interfaces, boot, ufw), enumerateCollection: true);
     }
 
     // The interfaces of the endpoints: the one they are bound to, or the one their address is on.

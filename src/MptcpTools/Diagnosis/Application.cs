@@ -20,6 +20,8 @@ public sealed class MptcpApplicationReport
     /// <summary>The program's own MPTCP switch, when its executable has one ("--mptcp").</summary>
     public string? MptcpSwitch { get; init; }
     public string Verdict { get; init; } = "";
+    /// <summary>The network namespace it runs in, when that is not the one of the check (its name under /run/netns, or its inode).</summary>
+    public string? OtherNetworkNamespace { get; init; }
     /// <summary>What to do, with the exact command; empty when it already uses MPTCP.</summary>
     public string Remediation { get; init; } = "";
 
@@ -29,12 +31,27 @@ public sealed class MptcpApplicationReport
 /// <summary>Pure judgment of a process's sockets.</summary>
 public static class ApplicationJudge
 {
+    /// <summary>A namespace as people name it: its name under /run/netns, else net:[INODE].</summary>
+    public static string NamespaceLabel(ProcessFacts f) =>
+        f.NetworkNamespaceName is { } name ? $"'{name}'" : $"net:[{f.NetworkNamespace}]";
+
+    /// <summary>The command prefix that runs something in the process's network namespace.</summary>
+    public static string EnterNamespace(ProcessFacts f) =>
+        f.NetworkNamespaceName is { } name ? $"ip netns exec {ShellText.Quote(name)}" : $"nsenter --net=/proc/{f.ProcessId}/ns/net";
+
     public static MptcpApplicationReport Judge(ProcessFacts f)
     {
         bool uses = f.MptcpSockets > 0;
         string verdict;
         string remediation = "";
-        if (uses)
+        string? elsewhere = f.InOtherNetworkNamespace ? NamespaceLabel(f) : null;
+        if (elsewhere is not null)
+        {
+            // Its sockets are not in this namespace's dumps: nothing about MPTCP can be told from here.
+            verdict = $"Runs in network namespace {elsewhere}, not in this one: its sockets, MPTCP endpoints and sysctls are that namespace's.";
+            remediation = $"Run the check there: {EnterNamespace(f)} pwsh -c 'Import-Module MptcpTools; Test-MptcpApplication -ProcessId {f.ProcessId}'";
+        }
+        else if (uses)
         {
             verdict = f.TcpSockets - f.TcpListeners > 0
                 ? $"Uses MPTCP on {f.MptcpSockets} socket(s), and plain TCP on {f.TcpSockets} other(s)."
@@ -77,6 +94,7 @@ public static class ApplicationJudge
             UsesMptcp = uses,
             UnderMptcpize = f.UnderMptcpize,
             MptcpSwitch = f.HasMptcpSwitch ? "--mptcp" : null,
+            OtherNetworkNamespace = elsewhere,
             Verdict = verdict,
             Remediation = remediation,
         };

@@ -32,6 +32,8 @@ public sealed class ConnectivityFacts
     public MptcpInfo? Info { get; init; }
     /// <summary>MPTcpExt counter changes over the attempt (this namespace's, so other traffic can add to them).</summary>
     public IReadOnlyDictionary<string, long> CounterDeltas { get; init; } = new Dictionary<string, long>();
+    /// <summary>After a failed MPTCP attempt, the errno of a plain TCP connection to the same peer (0: connected).</summary>
+    public int? ControlConnectErrno { get; init; }
 }
 
 /// <summary>What Test-MptcpConnectivity found.</summary>
@@ -57,6 +59,8 @@ public sealed class MptcpConnectivityResult
     public long BytesSent { get; init; }
     public TimeSpan Duration { get; init; }
     public IReadOnlyDictionary<string, long> CounterDeltas { get; init; } = new Dictionary<string, long>();
+    /// <summary>Whether a plain TCP connection to the peer got through after the MPTCP attempt failed; null when none was tried.</summary>
+    public bool? PlainTcpConnected { get; init; }
 
     public override string ToString() => $"{ComputerName}:{Port} {(MptcpNegotiated ? $"MPTCP, {SubflowCount} subflows" : FallbackReason.ToString())}";
 }
@@ -67,7 +71,11 @@ public static class ConnectivityJudge
     /// <summary>The result object for a probe's outcome.</summary>
     public static MptcpConnectivityResult Result(ProbeOutcome o, string computerName, IPAddress? source)
     {
-        var facts = new ConnectivityFacts { SocketErrno = o.SocketErrno, ConnectErrno = o.ConnectErrno, IsMptcp = o.IsMptcp, Info = o.Info, CounterDeltas = o.CounterDeltas };
+        var facts = new ConnectivityFacts
+        {
+            SocketErrno = o.SocketErrno, ConnectErrno = o.ConnectErrno, IsMptcp = o.IsMptcp, Info = o.Info, CounterDeltas = o.CounterDeltas,
+            ControlConnectErrno = o.ControlConnectErrno,
+        };
         (FallbackReason reason, string detail) = Judge(facts);
         bool connected = o.SocketErrno == 0 && o.ConnectErrno == 0;
         return new MptcpConnectivityResult
@@ -91,6 +99,7 @@ public static class ConnectivityJudge
             BytesSent = o.BytesSent,
             Duration = o.Elapsed,
             CounterDeltas = o.CounterDeltas,
+            PlainTcpConnected = o.ControlConnectErrno is { } control ? control == 0 : null,
         };
     }
 
@@ -104,6 +113,15 @@ public static class ConnectivityJudge
                 : (FallbackReason.MptcpDisabledLocally, $"socket(IPPROTO_MPTCP) failed with {Errnos.Name(f.SocketErrno)}: this kernel has no MPTCP.");
         }
 
+        if (f.ConnectErrno != 0 && f.ControlConnectErrno == 0)
+        {
+            // Kernels before 6.12 do not retry without the option: connect() waits out its timeout. TCP getting
+            // through where MPTCP did not is what tells the drop from an unreachable peer.
+            return (FallbackReason.SynDropped,
+                $"The MPTCP connection failed ({Errnos.Name(f.ConnectErrno)}), while a plain TCP connection to the same port got through: something on the path drops TCP segments that carry option 30 (MPTCP SYNs). " +
+                (Delta("MPCapableSYNTXDrop") > 0 ? $"MPCapableSYNTXDrop moved by {Delta("MPCapableSYNTXDrop")}." : "This kernel did not fall back to TCP by itself (kernels before 6.12 do not, or syn_retrans_before_tcp_fallback is high)."));
+        }
+
         if (f.ConnectErrno != 0)
         {
             string why = f.ConnectErrno switch
@@ -113,7 +131,8 @@ public static class ConnectivityJudge
                 Errnos.ENETUNREACH or Errnos.EHOSTUNREACH => "no route to the peer",
                 _ => Errnos.Name(f.ConnectErrno),
             };
-            string extra = Delta("MPCapableSYNTXDrop") > 0 ? " MPTCP SYNs were dropped on the way too." : "";
+            string extra = (Delta("MPCapableSYNTXDrop") > 0 ? " MPTCP SYNs were dropped on the way too." : "")
+                           + (f.ControlConnectErrno is { } control ? $" A plain TCP connection failed as well ({Errnos.Name(control)})." : "");
             return (FallbackReason.ConnectFailed, $"The connection failed: {why}.{extra}");
         }
 

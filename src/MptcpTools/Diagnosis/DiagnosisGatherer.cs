@@ -52,6 +52,11 @@ public sealed class DiagnosisGatherer
         Dictionary<string, long>? counters = present
             ? Try(FindingComponent.Kernel, "counters", () => MptcpCounterCatalog.Read().ToDictionary(kv => kv.Key, kv => kv.Value))
             : null;
+        // Only after a blackhole: a loopback MPTCP connection tells whether active opens are off right now.
+        bool? activeDisabled = counters is not null && counters.GetValueOrDefault("Blackhole") > 0 ? ConnectivityProbe.ActiveOpensDisabled() : null;
+        List<MptcpConnection>? mptcpSockets = present
+            ? Try(FindingComponent.PathManager, "MPTCP sockets", () => MptcpConnections.Read(listening: true, subflows: false, owners: false))
+            : null;
         MptcpDaemonStatus? daemon = Try(FindingComponent.Daemon, "mptcpd", () => MptcpDaemon.Read(_request.DaemonConfigPath, _request.BusAddress));
         (List<NetworkManagerMptcpSetting> nm, string? nmNote) = NetworkManager.Read(_request.BusAddress);
         if (nmNote is not null)
@@ -78,13 +83,105 @@ public sealed class DiagnosisGatherer
             : Try(FindingComponent.Routing, "addresses for new endpoints", () => EndpointCandidates(addresses, Gateway));
         List<ProcessFacts>? processes = _request.ApplicationAsked ? Try(FindingComponent.Application, "application", ReadProcesses) : null;
         (PeerProbe? probe, List<MptcpConnectionSummary>? capture) = ProbeAndCapture(cancel);
+        List<PlainTcpUse>? plainTcp = Try(FindingComponent.Application, "plain TCP connections", () => ReadPlainTcp(capture));
+        DefaultRoutes? defaultRoutes = Try(FindingComponent.Routing, "default routes",
+            () => new DefaultRoutes(RouteTable.DefaultRoute(AddressFamily.InterNetwork).Exists, RouteTable.DefaultRoute(AddressFamily.InterNetworkV6).Exists));
         return new HostFacts
         {
             Request = _request, Kernel = kernel, Endpoints = endpoints, Addresses = addresses, Counters = counters, Daemon = daemon,
             NetworkManager = nmNote is null ? nm : null, Firewall = firewall, Routing = routing, EndpointCandidates = candidates,
-            Processes = processes, Probe = probe, Capture = capture, Unavailable = _unavailable.ToArray(),
+            Processes = processes, Probe = probe, Capture = capture, PlainTcp = plainTcp, MptcpSockets = mptcpSockets,
+            ReversePathSettings = persistent.Where(p => IsReversePathKey(p.Key)).ToArray(),
+            UfwSysctls = UfwReversePathSettings(),
+            DefaultRoutes = defaultRoutes, ActiveMptcpDisabled = activeDisabled, GatheredAt = DateTime.UtcNow,
+            Unavailable = _unavailable.ToArray(),
         };
     }
+
+    /// <summary>ufw's sysctl file: ufw applies it when it starts, after systemd-sysctl.</summary>
+    public const string UfwSysctlFile = "/etc/ufw/sysctl.conf";
+
+    /// <summary>A connection this big was a transfer MPTCP would have spread over the paths.</summary>
+    public const ulong BulkBytes = 1 << 20;
+
+    /// <summary>The persistent rp_filter assignments: sysctl.d and sysctl.conf in boot order, and ufw's file when ufw is enabled.</summary>
+    public static (PersistentSysctlSetting[] Boot, PersistentSysctlSetting[]? Ufw) ReversePathOrigins() =>
+        (SysctlPersistence.Read("/", out _).Where(p => IsReversePathKey(p.Key)).ToArray(), UfwReversePathSettings());
+
+    private static PersistentSysctlSetting[]? UfwReversePathSettings() =>
+        FirewallReader.UfwEnabled() ? SysctlPersistence.ReadFile(UfwSysctlFile).Where(p => IsReversePathKey(p.Key)).ToArray() : null;
+
+    // net.ipv4.conf.IFACE.rp_filter, and patterns that cover it (net.ipv4.conf.*.rp_filter).
+    private static bool IsReversePathKey(string key) =>
+        key.StartsWith("net.ipv4.conf.", StringComparison.Ordinal) && key.EndsWith(".rp_filter", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The plain TCP connections worth naming a process for: on the port asked about, seen in the capture without
+    /// MPTCP, or carrying bulk data to another host; each with its owner, read once from the process table.
+    /// </summary>
+    private List<PlainTcpUse> ReadPlainTcp(IReadOnlyList<MptcpConnectionSummary>? capture)
+    {
+        var picked = new List<(PlainTcpSocket Socket, PlainTcpSighting Seen)>();
+        foreach (PlainTcpSocket s in PlainTcpSockets.Read(listening: _request.Port is not null))
+        {
+            if (_request.Port is { } port && (s.LocalPort == port || (s.RemotePort == port && s.State != TcpState.Listen)))
+            {
+                picked.Add((s, PlainTcpSighting.OnPort));
+            }
+            else if (capture?.Any(c => c.Outcome == MptcpConnectionOutcome.PlainTcp && SameConnection(c, s)) == true)
+            {
+                picked.Add((s, PlainTcpSighting.InCapture));
+            }
+            else if (s.State == TcpState.Established && !IPAddress.IsLoopback(Unmapped(s.RemoteAddress))
+                     && (s.BytesAcked ?? 0) + (s.BytesReceived ?? 0) >= BulkBytes)
+            {
+                picked.Add((s, PlainTcpSighting.Bulk));
+            }
+        }
+
+        if (picked.Count == 0)
+        {
+            return new List<PlainTcpUse>();
+        }
+
+        Dictionary<uint, (int Pid, string Name)> owners = ProcessTable.SocketOwners();
+        SocketInodes sockets = SocketInodes.Load();
+        var facts = new Dictionary<int, ProcessFacts?>();
+        ProcessFacts? Owner(uint inode)
+        {
+            if (!owners.TryGetValue(inode, out (int Pid, string Name) who))
+            {
+                return null;
+            }
+
+            if (!facts.TryGetValue(who.Pid, out ProcessFacts? f))
+            {
+                try
+                {
+                    f = ReadProcess(sockets, who.Pid);
+                }
+                catch (ProcessGoneException)
+                {
+                    f = null;
+                }
+
+                facts[who.Pid] = f;
+            }
+
+            return f;
+        }
+
+        return picked.Select(p => new PlainTcpUse(p.Socket, p.Seen, Owner(p.Socket.Inode))).ToList();
+    }
+
+    private static bool SameConnection(MptcpConnectionSummary c, PlainTcpSocket s)
+    {
+        bool Same(IPAddress a, IPAddress b) => Unmapped(a).Equals(Unmapped(b));
+        return (Same(c.ClientAddress, s.LocalAddress) && c.ClientPort == s.LocalPort && Same(c.ServerAddress, s.RemoteAddress) && c.ServerPort == s.RemotePort)
+               || (Same(c.ServerAddress, s.LocalAddress) && c.ServerPort == s.LocalPort && Same(c.ClientAddress, s.RemoteAddress) && c.ClientPort == s.RemotePort);
+    }
+
+    private static IPAddress Unmapped(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
 
     /// <summary>One process, with the Debian package of its executable.</summary>
     public static ProcessFacts ReadProcess(SocketInodes sockets, int pid)

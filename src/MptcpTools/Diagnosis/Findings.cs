@@ -67,6 +67,10 @@ public static class FindingIds
     public const string FirewallRuleUnjudged = nameof(FirewallRuleUnjudged);
     public const string CheckUnavailable = nameof(CheckUnavailable);
     public const string FallbackAfterHandshake = nameof(FallbackAfterHandshake);
+    public const string OtherNetworkNamespace = nameof(OtherNetworkNamespace);
+    public const string EndpointRoleMismatch = nameof(EndpointRoleMismatch);
+    public const string NetworkManagerSkipsAddress = nameof(NetworkManagerSkipsAddress);
+    public const string EndpointManagersConflict = nameof(EndpointManagersConflict);
 
     /// <summary>Every id, in the order they are declared.</summary>
     public static IReadOnlyList<string> All { get; } = typeof(FindingIds)

@@ -51,7 +51,10 @@ public static class FirewallJudge
     private static readonly string[] DropVerdicts = { "drop", "reject" };
 
     /// <summary>Every finding, Errors first, in ruleset order within a severity.</summary>
-    public static List<FirewallRuleFinding> Judge(FirewallRuleset set, int? port, IReadOnlyCollection<string> interfaces)
+    /// <param name="persistent">The persistent rp_filter assignments (sysctl.d), to name where strict mode comes from.</param>
+    /// <param name="ufw">ufw's own sysctl assignments, when ufw is enabled.</param>
+    public static List<FirewallRuleFinding> Judge(FirewallRuleset set, int? port, IReadOnlyCollection<string> interfaces,
+        IReadOnlyList<Kernel.PersistentSysctlSetting>? persistent = null, IReadOnlyList<Kernel.PersistentSysctlSetting>? ufw = null)
     {
         var findings = new List<FirewallRuleFinding>();
         findings.AddRange(JudgeRules(set.Rules, port, interfaces));
@@ -60,8 +63,36 @@ public static class FirewallJudge
             findings.AddRange(JudgePortAccepts(set.Chains, set.Rules, p, interfaces));
         }
 
-        findings.AddRange(JudgeReversePath(set.ReversePathFilters, interfaces));
+        findings.AddRange(JudgeReversePath(set.ReversePathFilters, interfaces, persistent, ufw));
+        findings.AddRange(JudgeReversePathRules(set, interfaces));
         return findings.OrderBy(f => f.Severity).ToList();
+    }
+
+    /// <summary>
+    /// Firewall rules that drop what fails a strict reverse-path check (nft fib saddr . iif, ip6tables -m rpfilter):
+    /// the IPv6 counterpart of rp_filter=1, which the kernel does not have as a sysctl.
+    /// </summary>
+    public static IEnumerable<FirewallRuleFinding> JudgeReversePathRules(FirewallRuleset set, IReadOnlyCollection<string> interfaces)
+    {
+        if (interfaces.Count == 0)
+        {
+            yield break;
+        }
+
+        foreach (FirewallRule r in set.Rules.Where(r => r.ReversePathCheck == "strict" && r.Verdict is "drop" or "reject"
+                                                        && (r.InputInterface is null || interfaces.Contains(r.InputInterface))))
+        {
+            bool nft = r.Source == "nftables";
+            bool firewalld = nft && r.Table == "firewalld";
+            string fix = firewalld
+                ? $"firewalld adds it (IPv6_rpfilter={set.FirewalldIpv6RpFilter ?? "yes"} in /etc/firewalld/firewalld.conf): set IPv6_rpfilter=loose there (firewalld 1.0 and later), then firewall-cmd --reload"
+                : nft
+                    ? "Check the source against any route back instead: fib saddr oif missing drop (without '. iif')"
+                    : $"Accept any route back: add --loose to the rule ({FirewallChanges.IptablesCommands.GetValueOrDefault(r.Source, r.Source)} -t {r.Table} ... -m rpfilter --loose --invert -j DROP)";
+            yield return Finding(r, FirewallEffect.StrictReversePath, FindingSeverity.Warning,
+                $"Drops packets whose source is not routed back through the interface they came in on (strict reverse-path filtering{(r.Family == "ip6" ? " for IPv6" : r.Family == "inet" ? ", IPv4 and IPv6" : "")}), in {r.Table}/{r.Chain}: subflows that arrive over one path and are routed back over another are dropped.",
+                fix, null);
+        }
     }
 
     /// <summary>Rules that drop, strip or might touch option 30.</summary>
@@ -132,8 +163,9 @@ public static class FirewallJudge
         }
     }
 
-    /// <summary>rp_filter=1 (strict) on the given interfaces: the maximum of "all" and the interface's own.</summary>
-    public static IEnumerable<FirewallRuleFinding> JudgeReversePath(IReadOnlyList<ReversePathFilterSetting> settings, IReadOnlyCollection<string> interfaces)
+    /// <summary>rp_filter=1 (strict) on the given interfaces: the maximum of "all" and the interface's own; with where it is set.</summary>
+    public static IEnumerable<FirewallRuleFinding> JudgeReversePath(IReadOnlyList<ReversePathFilterSetting> settings, IReadOnlyCollection<string> interfaces,
+        IReadOnlyList<Kernel.PersistentSysctlSetting>? persistent = null, IReadOnlyList<Kernel.PersistentSysctlSetting>? ufw = null)
     {
         int all = settings.FirstOrDefault(s => s.Interface == "all")?.Value ?? 0;
         foreach (string iface in interfaces)
@@ -144,15 +176,48 @@ public static class FirewallJudge
             }
 
             var repair = new ReversePathFilterRepair { FindingId = FindingIds.StrictReversePathFilter, Interface = iface, Value = 2, Before = own.Value };
+            string origin = Origin(iface, own.Value, all, persistent, ufw);
             yield return new FirewallRuleFinding
             {
                 Source = "sysctl", Family = "ip", Rule = $"{repair.SysctlName} = {own.Value} (all = {all})",
                 Effect = FirewallEffect.StrictReversePath, Severity = FindingSeverity.Warning,
-                Detail = $"Strict reverse-path filtering on {iface}, which carries an MPTCP endpoint: packets that arrive on {iface} from a source the kernel would route through another interface are dropped, which kills subflows on asymmetric paths.",
+                Detail = $"Strict reverse-path filtering on {iface}, which carries an MPTCP endpoint: packets that arrive on {iface} from a source the kernel would route through another interface are dropped, which kills subflows on asymmetric paths.{origin}",
                 Remediation = $"Use loose mode: {repair.Command}, and make it persistent in /etc/sysctl.d.",
                 Repair = repair,
             };
         }
+    }
+
+    // Where strict mode comes from at boot: ufw's sysctl file (applied when ufw starts, after sysctl.d), the
+    // winning sysctl.d/sysctl.conf line for the interface, for "all", or "default" (which new interfaces copy).
+    private static string Origin(string iface, int own, int all, IReadOnlyList<Kernel.PersistentSysctlSetting>? persistent, IReadOnlyList<Kernel.PersistentSysctlSetting>? ufw)
+    {
+        var keys = new List<string>();
+        if (all == 1)
+        {
+            keys.Add("net.ipv4.conf.all.rp_filter");
+        }
+
+        if (own == 1)
+        {
+            keys.Add($"net.ipv4.conf.{iface}.rp_filter");
+            keys.Add("net.ipv4.conf.default.rp_filter");
+        }
+
+        var said = new List<string>();
+        foreach (string key in keys)
+        {
+            if (ufw?.LastOrDefault(p => p.Effective && p.Matches(key) && p.Value.Trim() == "1") is { } u)
+            {
+                said.Add($"ufw, which is enabled, applies {u.File}:{u.Line} ({u.Key} = 1) when it starts, after sysctl.d");
+            }
+            else if (persistent?.LastOrDefault(p => p.Effective && p.Matches(key)) is { } winner && winner.Value.Trim() == "1")
+            {
+                said.Add($"{winner.File}:{winner.Line} sets {winner.Key} = 1 at boot{(key.Contains(".default.") ? " (new interfaces take it)" : "")}");
+            }
+        }
+
+        return said.Count == 0 ? "" : " " + string.Join("; ", said) + ".";
     }
 
     private static FirewallRuleFinding Finding(FirewallRule r, FirewallEffect effect, FindingSeverity severity, string detail, string remediation, MptcpRepair? repair) => new()

@@ -46,6 +46,23 @@ public sealed class RoutingFacts
 /// </summary>
 public sealed record EndpointCandidate(IPAddress Address, string Interface, string DefaultInterface, string? RouteInterface);
 
+/// <summary>Why the diagnosis looked at a plain TCP connection.</summary>
+public enum PlainTcpSighting
+{
+    /// <summary>It uses the port the diagnosis was given.</summary>
+    OnPort,
+    /// <summary>The capture saw it, without MPTCP.</summary>
+    InCapture,
+    /// <summary>It carried a lot of data (a transfer that MPTCP would spread over the paths).</summary>
+    Bulk,
+}
+
+/// <summary>A plain TCP connection of this host, why it was looked at, and the process that owns it (when readable).</summary>
+public sealed record PlainTcpUse(PlainTcpSocket Socket, PlainTcpSighting Seen, ProcessFacts? Owner);
+
+/// <summary>Whether the main routing table has a default route in each family.</summary>
+public sealed record DefaultRoutes(bool IPv4, bool IPv6);
+
 /// <summary>The peer the diagnosis probed, and what the probe measured.</summary>
 public sealed record PeerProbe(string ComputerName, ProbeOutcome Outcome);
 
@@ -69,6 +86,19 @@ public sealed class HostFacts
     public IReadOnlyList<ProcessFacts>? Processes { get; init; }
     public PeerProbe? Probe { get; init; }
     public IReadOnlyList<MptcpConnectionSummary>? Capture { get; init; }
+    /// <summary>Plain TCP connections on the port, in the capture, or carrying bulk data, with their owners.</summary>
+    public IReadOnlyList<PlainTcpUse>? PlainTcp { get; init; }
+    /// <summary>This namespace's MPTCP listeners and connections (without subflows): which role the host plays.</summary>
+    public IReadOnlyList<MptcpConnection>? MptcpSockets { get; init; }
+    /// <summary>The persistent rp_filter assignments (sysctl.d, sysctl.conf), in boot order.</summary>
+    public IReadOnlyList<PersistentSysctlSetting>? ReversePathSettings { get; init; }
+    /// <summary>The assignments of ufw's own sysctl file, when ufw is enabled (it applies them when it starts).</summary>
+    public IReadOnlyList<PersistentSysctlSetting>? UfwSysctls { get; init; }
+    public DefaultRoutes? DefaultRoutes { get; init; }
+    /// <summary>Whether the kernel has turned MPTCP off for active opens (after blackholes); null when not checked.</summary>
+    public bool? ActiveMptcpDisabled { get; init; }
+    /// <summary>When the facts were gathered (UTC): what "until when" is counted from.</summary>
+    public DateTime GatheredAt { get; init; }
     public IReadOnlyList<UnavailableCheck> Unavailable { get; init; } = Array.Empty<UnavailableCheck>();
 
     public string ToJson() => FactsJson.Serialize(this);

@@ -27,6 +27,8 @@ public record MptcpDaemonStatus
     public string? Result { get; init; }
     public DateTime? StateChangedAt { get; init; }
     public int[] ProcessIds { get; init; } = Array.Empty<int>();
+    /// <summary>mptcpd processes in other network namespaces (containers, ip netns): they manage those, not this one.</summary>
+    public int[] ProcessIdsElsewhere { get; init; } = Array.Empty<int>();
     public string ConfigPath { get; init; } = MptcpdConfig.DefaultPath;
     public string? PathManagerPlugin { get; init; }
     public string[] InstalledPlugins { get; init; } = Array.Empty<string>();
@@ -48,7 +50,7 @@ public static class MptcpDaemon
         string? binary = BinaryPaths.FirstOrDefault(File.Exists);
         string? version = binary is null ? null : DebianPackages.Owner(binary).Version;
         MptcpdConfig config = MptcpdConfig.Read(configPath);
-        int[] pids = FindProcesses(binary);
+        (int[] pids, int[] elsewhere) = FindProcessesByNamespace(binary);
         Dictionary<string, VariantValue>? unit = null;
         Dictionary<string, VariantValue>? service = null;
         string? unitName = null;
@@ -93,6 +95,7 @@ public static class MptcpDaemon
                 Result = service is null ? null : Str(service, "Result"),
                 StateChangedAt = changed == 0 ? null : DateTime.UnixEpoch.AddTicks((long)changed * 10),
                 ProcessIds = pids,
+                ProcessIdsElsewhere = elsewhere,
                 ConfigPath = configPath,
                 PathManagerPlugin = config.PathManager,
                 InstalledPlugins = config.InstalledPlugins,
@@ -108,6 +111,7 @@ public static class MptcpDaemon
             Running = pids.Length > 0,
             Source = "process table",
             ProcessIds = pids,
+            ProcessIdsElsewhere = elsewhere,
             MainPid = pids.Length > 0 ? pids[0] : null,
             ConfigPath = configPath,
             PathManagerPlugin = config.PathManager,
@@ -165,22 +169,26 @@ public static class MptcpDaemon
     /// Processes whose executable is mptcpd (or whose name is, when the link is unreadable), in this
     /// network namespace only: an mptcpd in another namespace (a container) manages that namespace's MPTCP.
     /// </summary>
-    public static int[] FindProcesses(string? binary)
+    public static int[] FindProcesses(string? binary) => FindProcessesByNamespace(binary).Here;
+
+    /// <summary>mptcpd processes in this network namespace, and in others.</summary>
+    public static (int[] Here, int[] Elsewhere) FindProcessesByNamespace(string? binary)
     {
-        var pids = new List<int>();
+        var here = new List<int>();
+        var elsewhere = new List<int>();
         string? ownNamespace = ProcessTable.NetworkNamespace("self");
         foreach (int pid in ProcessTable.ProcessIds())
         {
             string? exe = ProcessTable.ExecutablePath(pid);
-            if (((exe is not null && (exe == binary || Path.GetFileName(exe) == "mptcpd"))
-                 || (exe is null && ProcessTable.CommandName(pid) == "mptcpd"))
-                && (ownNamespace is null || ProcessTable.NetworkNamespace(pid.ToString(CultureInfo.InvariantCulture)) is not { } ns || ns == ownNamespace))
+            if ((exe is not null && (exe == binary || Path.GetFileName(exe) == "mptcpd"))
+                || (exe is null && ProcessTable.CommandName(pid) == "mptcpd"))
             {
-                pids.Add(pid);
+                bool mine = ownNamespace is null || ProcessTable.NetworkNamespace(pid.ToString(CultureInfo.InvariantCulture)) is not { } ns || ns == ownNamespace;
+                (mine ? here : elsewhere).Add(pid);
             }
         }
 
-        return pids.ToArray();
+        return (here.ToArray(), elsewhere.ToArray());
     }
 
     private static string? Str(Dictionary<string, VariantValue> props, string key) =>

@@ -193,6 +193,43 @@ public static class SysctlPersistence
         return before;
     }
 
+    /// <summary>
+    /// The assignments of one sysctl-format file that is not in the boot order (ufw's /etc/ufw/sysctl.conf, which
+    /// ufw applies when it starts); each is Effective for its key within the file. Empty when it cannot be read.
+    /// </summary>
+    public static List<PersistentSysctlSetting> ReadFile(string file)
+    {
+        var settings = new List<PersistentSysctlSetting>();
+        if (!RegularFile.TryGetSize(file, out long size) || size > 1 << 20)
+        {
+            return settings;
+        }
+
+        try
+        {
+            string[] lines = File.ReadAllLines(file);
+            for (int i = 0; i < lines.Length; i++)
+            {
+                if (ParseLine(lines[i]) is { } parsed)
+                {
+                    settings.Add(new PersistentSysctlSetting(parsed.Key, parsed.Value, file, i + 1, parsed.IgnoreErrors, i));
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return settings;
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = settings.Count - 1; i >= 0; i--)
+        {
+            settings[i].Effective = seen.Add(settings[i].Key);
+        }
+
+        return settings;
+    }
+
     /// <summary>Parses one line; null for blanks, comments and lines without '='.</summary>
     public static (string Key, string Value, bool IgnoreErrors)? ParseLine(string line)
     {

@@ -43,10 +43,16 @@ internal sealed class CaptureRules : DiagnosisRule
 
         if (connections.Count > 0 && connections.All(c => c.Outcome == MptcpConnectionOutcome.PlainTcp))
         {
+            // The capture's connections that are this host's own sockets name the programs, and their fixes.
+            var owners = (f.PlainTcp ?? System.Array.Empty<PlainTcpUse>()).Where(u => u.Seen == PlainTcpSighting.InCapture && u.Owner is not null)
+                .GroupBy(u => u.Owner!.ProcessId).Select(g => ApplicationJudge.Judge(g.First().Owner!)).ToArray();
             yield return Finding(FindingIds.PlainTcpOnly, FindingSeverity.Error, $"The capture saw {connections.Count} connection(s), and not one offered MPTCP.",
-                "Every SYN lacked MP_CAPABLE: the programs opened plain TCP sockets (the classic: iperf3 or curl without their MPTCP switch).",
-                "Run the program with its MPTCP switch (iperf3 --mptcp, curl --mptcp), or under mptcpize run; Test-MptcpApplication -Name PROGRAM says which.",
-                connections.Cast<object>().ToArray());
+                "Every SYN lacked MP_CAPABLE: the programs opened plain TCP sockets (the classic: iperf3 or curl without their MPTCP switch)."
+                + (owners.Length > 0 ? $" Here: {string.Join(", ", owners.Select(o => $"{o.Name} ({o.ProcessId})"))}." : ""),
+                owners.Length > 0
+                    ? string.Join(" ", owners.Select(o => $"{o.Name} ({o.ProcessId}): {o.Remediation}"))
+                    : "Run the program with its MPTCP switch (iperf3 --mptcp, curl --mptcp), or under mptcpize run; Test-MptcpApplication -Name PROGRAM says which.",
+                connections.Cast<object>().Concat(owners).ToArray());
         }
         else if (connections.Any(c => c.Outcome == MptcpConnectionOutcome.Mptcp))
         {

@@ -27,7 +27,7 @@ internal sealed class FirewallRules : DiagnosisRule
         }
 
         IReadOnlyCollection<string> interfaces = f.Request.Interfaces ?? (IReadOnlyCollection<string>)EndpointInterfaces(f);
-        List<FirewallRuleFinding> rules = FirewallJudge.Judge(set, f.Request.Port, interfaces);
+        List<FirewallRuleFinding> rules = FirewallJudge.Judge(set, f.Request.Port, interfaces, f.ReversePathSettings, f.UfwSysctls);
         foreach (FirewallRuleFinding r in rules)
         {
             (string id, string what) = IdsByEffect[r.Effect];

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using MptcpTools.Host;
@@ -90,12 +91,37 @@ internal sealed class KernelRules : DiagnosisRule
 
         if (f.Counters is { } counters && counters.TryGetValue("Blackhole", out long blackholes) && blackholes > 0)
         {
-            yield return Finding(FindingIds.MptcpBlackholeDetected, FindingSeverity.Warning,
-                $"The kernel detected {blackholes} MPTCP blackhole(s) and disabled MPTCP for active opens for a while.",
-                $"MPTcpExt Blackhole = {blackholes}: MPTCP SYNs were dropped repeatedly, so new connections go out as plain TCP for net.mptcp.blackhole_timeout ({k.BlackholeTimeout}).",
-                "Find what drops option 30 on the path (Test-MptcpFirewall here, and the middleboxes between); sysctl -w net.mptcp.blackhole_timeout=0 stops the kernel from disabling MPTCP.",
-                new object[] { k });
+            BlackholeState state = BlackholeState.From(counters, k.BlackholeTimeout, f.ActiveMptcpDisabled, f.GatheredAt);
+            string counted = $"MPTcpExt Blackhole = {blackholes}, MPCapableSYNTXDrop = {state.SynDrops}, MPCapableSYNTXDisabled = {state.SynsSentWithoutMptcp}";
+            yield return f.ActiveMptcpDisabled == true
+                ? Finding(FindingIds.MptcpBlackholeDetected, FindingSeverity.Error,
+                    $"MPTCP is off for the connections this host opens: the kernel detected {blackholes} MPTCP blackhole(s), and until {state.DisabledUntilAtMost:u} at the latest it sends SYNs without MP_CAPABLE.",
+                    $"{counted}. MPTCP SYNs to some peer were dropped, and after a TCP fallback got through the kernel disabled MPTCP for every active open in this namespace, for net.mptcp.blackhole_timeout ({k.BlackholeTimeout}) doubled for each detection in a row; a loopback MPTCP connection made by this check fell back at once.",
+                    "Find what drops option 30 on the path (Test-MptcpFirewall here, on the routers and the server; Test-MptcpConnectivity to each peer). sysctl -w net.mptcp.blackhole_timeout=0 turns MPTCP back on now and stops the detection.",
+                    new object[] { state, k })
+                : Finding(FindingIds.MptcpBlackholeDetected, FindingSeverity.Warning,
+                    $"The kernel detected {blackholes} MPTCP blackhole(s) earlier{(f.ActiveMptcpDisabled == false ? "; active opens use MPTCP again now" : "")}.",
+                    $"{counted}: MPTCP SYNs were dropped repeatedly, so for a while new connections went out as plain TCP (net.mptcp.blackhole_timeout {k.BlackholeTimeout}, doubled for each detection in a row).",
+                    "Find what drops option 30 on the path (Test-MptcpFirewall here, and the middleboxes between); sysctl -w net.mptcp.blackhole_timeout=0 stops the kernel from disabling MPTCP.",
+                    new object[] { state, k });
         }
+    }
+}
+
+/// <summary>The kernel's blackhole detection as the counters and a loopback check show it: the evidence of MptcpBlackholeDetected.</summary>
+public sealed record BlackholeState(long Blackholes, long SynDrops, long SynsSentWithoutMptcp, TimeSpan? Timeout, bool? ActiveOpensDisabled, DateTime? DisabledUntilAtMost)
+{
+    /// <summary>
+    /// The kernel disables active MPTCP for blackhole_timeout × 2^(n-1) (n capped at 7) after the last detection;
+    /// the counter counts every detection, so the bound counted from now is an upper one.
+    /// </summary>
+    public static BlackholeState From(IReadOnlyDictionary<string, long> counters, TimeSpan? timeout, bool? disabled, DateTime at)
+    {
+        long n = counters.GetValueOrDefault("Blackhole");
+        DateTime? until = disabled == true && timeout is { } t && t > TimeSpan.Zero && n > 0
+            ? at + TimeSpan.FromTicks(t.Ticks * (1L << (int)System.Math.Min(n - 1, 6)))
+            : null;
+        return new BlackholeState(n, counters.GetValueOrDefault("MPCapableSYNTXDrop"), counters.GetValueOrDefault("MPCapableSYNTXDisabled"), timeout, disabled, until);
     }
 }
 
