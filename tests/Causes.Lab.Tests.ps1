@@ -244,3 +244,26 @@ Describe 'NetworkManager through a D-Bus STAND-IN (not the real daemon), with a 
         $hit[0].Summary | Should -Match 'NetworkManager and mptcpd both manage MPTCP endpoints \(c1\)'
     }
 }
+
+Describe 'Probes judged from their own socket, with other traffic about' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
+        Start-LabPeer $lab $lab.Server 'serve', '--port', '5202', '--plain' | Out-Null
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'twenty probes at once to a plain server all say PeerNotMptcpCapable, and ten to an MPTCP one all say None' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($module)
+            $plain = 1..20 | ForEach-Object -ThrottleLimit 30 -AsJob -Parallel { Import-Module $using:module; Test-MptcpConnectivity 203.0.113.2 5202 }
+            $mptcp = 1..10 | ForEach-Object -ThrottleLimit 30 -AsJob -Parallel { Import-Module $using:module; Test-MptcpConnectivity 203.0.113.2 5201 -Duration 1 }
+            [pscustomobject]@{ Plain = @($plain | Receive-Job -Wait -AutoRemoveJob | ForEach-Object { "$($_.FallbackReason)" }); Mptcp = @($mptcp | Receive-Job -Wait -AutoRemoveJob | ForEach-Object { "$($_.FallbackReason)" }) }
+        } -ArgumentList (Get-LabModulePath)
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Output[0].Plain.Count | Should -Be 20
+        $r.Output[0].Plain | Sort-Object -Unique | Should -Be 'PeerNotMptcpCapable'
+        $r.Output[0].Mptcp.Count | Should -Be 10
+        $r.Output[0].Mptcp | Sort-Object -Unique | Should -Be 'None'
+    }
+}

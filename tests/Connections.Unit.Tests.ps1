@@ -132,12 +132,20 @@ Describe 'Judging a connection attempt' {
         @{ Case = 'MPCapableFallbackSYNACK moving'; Facts = @{ Deltas = @{ MPCapableSYNTX = 1; MPCapableFallbackSYNACK = 1 } }; Expect = 'PeerNotMptcpCapable'; Text = 'MP_CAPABLE' }
         @{ Case = 'MPCapableSYNTXDisabled moving (blackhole)'; Facts = @{ Deltas = @{ MPCapableSYNTXDisabled = 1 } }; Expect = 'MptcpDisabledLocally'; Text = 'blackhole' }
         @{ Case = 'MP_CAPABLE answered, then MP_FAIL'; Facts = @{ Deltas = @{ MPCapableSYNTX = 1; MPCapableSYNACKRX = 1; MPFailRx = 1 } }; Expect = 'FellBackLater'; Text = 'MP_FAIL' }
+        # From the probe's own socket: other connections' counters (here the opposite story) do not decide.
+        @{ Case = 'a socket that fell back at once, while others moved MPCapableSYNACKRX'; Facts = @{ AtConnect = $false; Retransmits = 0; Limit = 2; Deltas = @{ MPCapableSYNTX = 20; MPCapableSYNACKRX = 19; MPCapableFallbackSYNACK = 1 } }; Expect = 'PeerNotMptcpCapable'; Text = 'fell back at once' }
+        @{ Case = 'a socket whose SYN was retransmitted past the fallback limit'; Facts = @{ AtConnect = $false; Retransmits = 2; Limit = 2; Deltas = @{} }; Expect = 'SynDropped'; Text = 'retransmitted 2 time' }
+        @{ Case = 'one retransmission, under the limit: a lost SYN, then a plain peer'; Facts = @{ AtConnect = $false; Retransmits = 1; Limit = 2; Deltas = @{} }; Expect = 'PeerNotMptcpCapable'; Text = 'peer does not speak MPTCP' }
+        @{ Case = 'a socket MPTCP at connect and plain at the end'; Facts = @{ AtConnect = $true; Deltas = @{ InfiniteMapTx = 1 } }; Expect = 'FellBackLater'; Text = 'infinite mapping' }
     ) {
         $facts = [MptcpTools.Diagnosis.ConnectivityFacts]@{
             SocketErrno   = [int]$Facts.SocketErrno
             ConnectErrno  = [int]$Facts.ConnectErrno
             IsMptcp       = [bool]$Facts.IsMptcp
             CounterDeltas = (New-Deltas ($Facts.Deltas ?? @{}))
+            MptcpAtConnect = $Facts.AtConnect
+            HandshakeRetransmits = $Facts.Retransmits
+            SynRetransBeforeFallback = $Facts.Limit
         }
         $judged = [MptcpTools.Diagnosis.ConnectivityJudge]::Judge($facts)
         "$($judged.Item1)" | Should -Be $Expect

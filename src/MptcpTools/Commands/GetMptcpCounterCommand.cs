@@ -91,7 +91,8 @@ public sealed class GetMptcpCounterCommand : MptcpCmdlet
     private List<KeyValuePair<string, long>>? Read()
     {
         List<KeyValuePair<string, long>>? counters = null;
-        TryKernel(Path, () => counters = MptcpCounterCatalog.Read(Path));
+        // A relative path is relative to $PWD, as PowerShell users expect, not to the process's directory.
+        TryKernel(Path, () => counters = MptcpCounterCatalog.Read(GetUnresolvedProviderPathFromPSPath(Path)));
         return counters;
     }
 }

@@ -34,6 +34,15 @@ public sealed class ConnectivityFacts
     public IReadOnlyDictionary<string, long> CounterDeltas { get; init; } = new Dictionary<string, long>();
     /// <summary>After a failed MPTCP attempt, the errno of a plain TCP connection to the same peer (0: connected).</summary>
     public int? ControlConnectErrno { get; init; }
+    /// <summary>
+    /// The probe's own socket: MPTCP right after connect() (the handshake negotiated it); null when only the counters
+    /// are known. With it the judgment does not depend on what other connections did to the namespace's counters.
+    /// </summary>
+    public bool? MptcpAtConnect { get; init; }
+    /// <summary>SYN retransmissions of the handshake that fell back, from the subflow's tcp_info.</summary>
+    public uint? HandshakeRetransmits { get; init; }
+    /// <summary>net.mptcp.syn_retrans_before_tcp_fallback (null: a kernel without the SYN-drop fallback).</summary>
+    public int? SynRetransBeforeFallback { get; init; }
 }
 
 /// <summary>What Test-MptcpConnectivity found.</summary>
@@ -75,6 +84,8 @@ public static class ConnectivityJudge
         {
             SocketErrno = o.SocketErrno, ConnectErrno = o.ConnectErrno, IsMptcp = o.IsMptcp, Info = o.Info, CounterDeltas = o.CounterDeltas,
             ControlConnectErrno = o.ControlConnectErrno,
+            MptcpAtConnect = o.SocketErrno == 0 && o.ConnectErrno == 0 ? o.MptcpAtConnect : null,
+            HandshakeRetransmits = o.HandshakeRetransmits, SynRetransBeforeFallback = o.SynRetransBeforeFallback,
         };
         (FallbackReason reason, string detail) = Judge(facts);
         bool connected = o.SocketErrno == 0 && o.ConnectErrno == 0;
@@ -101,6 +112,35 @@ public static class ConnectivityJudge
             CounterDeltas = o.CounterDeltas,
             PlainTcpConnected = o.ControlConnectErrno is { } control ? control == 0 : null,
         };
+    }
+
+    // From the probe's own socket; the namespace's counters only add to the words, since other connections move them too.
+    private static (FallbackReason, string) JudgeSocket(ConnectivityFacts f, bool atConnect, Func<string, long> delta)
+    {
+        if (atConnect)
+        {
+            string why = delta("MPFailRx") + delta("MPFailTx") > 0 ? "MP_FAIL (a DSS checksum failed)"
+                : delta("InfiniteMapRx") + delta("InfiniteMapTx") > 0 ? "an infinite mapping"
+                : delta("DSSCorruptionFallback") + delta("DssFallback") > 0 ? "a DSS problem (something altered the stream)"
+                : "a fallback after the handshake";
+            return (FallbackReason.FellBackLater, $"The handshake negotiated MPTCP (the socket was MPTCP after connect), then the connection fell back to TCP: {why}.");
+        }
+
+        if (f.HandshakeRetransmits is { } retransmits && f.SynRetransBeforeFallback is { } limit && limit > 0 && retransmits >= limit)
+        {
+            return (FallbackReason.SynDropped,
+                $"The SYN with MP_CAPABLE was retransmitted {retransmits} time(s) (this socket's tcp_info), and after {limit} the kernel retries without the option: something on the path drops TCP option 30." +
+                (delta("MPCapableSYNTXDrop") > 0 ? $" MPCapableSYNTXDrop moved by {delta("MPCapableSYNTXDrop")}." : ""));
+        }
+
+        if (delta("MPCapableSYNTXDisabled") > 0 && delta("MPCapableFallbackSYNACK") == 0)
+        {
+            return (FallbackReason.MptcpDisabledLocally,
+                "The kernel sent its SYN without MP_CAPABLE (MPCapableSYNTXDisabled): MPTCP is disabled for active opens, typically after a blackhole was detected (net.mptcp.blackhole_timeout).");
+        }
+
+        return (FallbackReason.PeerNotMptcpCapable,
+            "The handshake ended without MPTCP and no SYN was dropped (this socket fell back at once): the peer does not speak MPTCP, or a middlebox stripped the option from its SYN-ACK.");
     }
 
     public static (FallbackReason Reason, string Detail) Judge(ConnectivityFacts f)
@@ -139,6 +179,11 @@ public static class ConnectivityJudge
         if (f.IsMptcp && (f.Info is null || (f.Info.Flags & MptcpInfoFlags.Fallback) == 0))
         {
             return (FallbackReason.None, "MPTCP was negotiated.");
+        }
+
+        if (f.MptcpAtConnect is { } atConnect)
+        {
+            return JudgeSocket(f, atConnect, Delta);
         }
 
         if (Delta("MPCapableSYNACKRX") > 0)

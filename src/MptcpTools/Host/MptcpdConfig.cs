@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using MptcpTools.Kernel;
 
 namespace MptcpTools.Host;
 
@@ -81,7 +82,7 @@ public sealed class MptcpdConfig
                 return config;
             }
 
-            lines = File.ReadAllLines(path);
+            lines = RegularFile.ReadText(path, 1 << 20).Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
             config.Exists = true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

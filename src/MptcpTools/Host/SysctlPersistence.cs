@@ -65,7 +65,7 @@ public static class SysctlPersistence
             string[] lines;
             try
             {
-                lines = System.IO.File.ReadAllLines(file);
+                lines = RegularFile.ReadText(file, 1 << 20).Split('\n');
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -151,7 +151,7 @@ public static class SysctlPersistence
 
         string directory = Path.GetDirectoryName(Path.GetFullPath(file)) ?? "/";
         Directory.CreateDirectory(directory);
-        string? before = File.Exists(file) ? File.ReadAllText(file) : null;
+        string? before = File.Exists(file) ? RegularFile.ReadText(file, 1 << 20) : null;
         var lines = (before ?? header + "\n").Split('\n').ToList();
         lines.RemoveAll(l => ParseLine(l) is { } parsed && parsed.Key == key);
         while (lines.Count > 0 && lines[^1].Length == 0)
@@ -207,7 +207,7 @@ public static class SysctlPersistence
 
         try
         {
-            string[] lines = File.ReadAllLines(file);
+            string[] lines = RegularFile.ReadText(file, 1 << 20).Split('\n');
             for (int i = 0; i < lines.Length; i++)
             {
                 if (ParseLine(lines[i]) is { } parsed)

@@ -27,6 +27,12 @@ public sealed class ProbeOutcome
     /// (0: TCP connects, so what failed is MPTCP's SYNs); null when no control connection was tried.
     /// </summary>
     public int? ControlConnectErrno { get; init; }
+    /// <summary>Whether the socket was MPTCP right after connect() (the handshake negotiated it), before any data.</summary>
+    public bool MptcpAtConnect { get; init; }
+    /// <summary>When the handshake fell back: how often the (only) subflow retransmitted its SYN, from its own tcp_info.</summary>
+    public uint? HandshakeRetransmits { get; init; }
+    /// <summary>net.mptcp.syn_retrans_before_tcp_fallback: after this many, the kernel retries without MP_CAPABLE (null: no such fallback).</summary>
+    public int? SynRetransBeforeFallback { get; init; }
 }
 
 /// <summary>Opens a real MPTCP connection, optionally sends, and reads what it negotiated and what the counters did.</summary>
@@ -38,7 +44,8 @@ public static class ConnectivityProbe
         var clock = Stopwatch.StartNew();
         Dictionary<string, long> before = ReadCounters();
         int socketErrno = 0, connectErrno = 0;
-        bool isMptcp = false;
+        bool isMptcp = false, atConnect = false;
+        uint? handshakeRetransmits = null;
         MptcpInfo? info = null;
         var subflows = new List<(IPEndPoint, IPEndPoint)>();
         long sent = 0;
@@ -65,6 +72,9 @@ public static class ConnectivityProbe
                 connectErrno = socket.Connect(new IPEndPoint(remote, port), timeout);
                 if (connectErrno == 0)
                 {
+                    // This socket's own state, before other traffic can move the namespace's counters.
+                    atConnect = socket.IsMptcp();
+                    handshakeRetransmits = atConnect ? null : socket.TcpInfo()?.TotalRetransmits;
                     if (sendFor > TimeSpan.Zero)
                     {
                         byte[] chunk = new byte[64 * 1024];
@@ -114,6 +124,9 @@ public static class ConnectivityProbe
             Elapsed = clock.Elapsed,
             SendError = sendError,
             ControlConnectErrno = control,
+            MptcpAtConnect = atConnect,
+            HandshakeRetransmits = handshakeRetransmits,
+            SynRetransBeforeFallback = int.TryParse(ProcFiles.ReadSysctl("net.mptcp.syn_retrans_before_tcp_fallback"), out int retries) ? retries : null,
         };
     }
 

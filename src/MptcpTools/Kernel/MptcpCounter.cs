@@ -96,5 +96,5 @@ public static class MptcpCounterCatalog
 
     /// <summary>The MPTcpExt counters of this network namespace, in kernel order.</summary>
     public static List<KeyValuePair<string, long>> Read(string path = "/proc/net/netstat") =>
-        ProcFiles.ParseNetstat(File.ReadAllText(path), Prefix);
+        ProcFiles.ParseNetstat(RegularFile.ReadText(path, 4 << 20), Prefix);
 }

@@ -128,6 +128,22 @@ public sealed unsafe class MptcpSocket : IDisposable
         return Native.GetSockOpt(_fd, Native.SOL_TCP, Native.TCP_IS_MPTCP, &value, ref length) == 0 && value != 0;
     }
 
+    /// <summary>
+    /// TCP_INFO. After a fallback the kernel passes socket options through to the one TCP subflow, so this is
+    /// that subflow's tcp_info (its SYN retransmissions among them); null when the kernel refuses it.
+    /// </summary>
+    public TcpInfo? TcpInfo()
+    {
+        byte* buffer = stackalloc byte[512];
+        int length = 512;
+        if (Native.GetSockOpt(_fd, Native.SOL_TCP, Native.TCP_INFO, buffer, ref length) != 0 || length < 104)
+        {
+            return null;
+        }
+
+        return Kernel.TcpInfo.Parse(new ReadOnlySpan<byte>(buffer, length));
+    }
+
     /// <summary>MPTCP_INFO, or null when the kernel refuses it (EOPNOTSUPP after a fallback).</summary>
     public MptcpInfo? Info()
     {

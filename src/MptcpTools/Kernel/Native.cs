@@ -96,6 +96,7 @@ internal static unsafe class Native
     internal const int IPPROTO_MPTCP = 262;
     internal const int TCP_IS_MPTCP = 43;
     internal const int MPTCP_INFO = 1;
+    internal const int TCP_INFO = 11;
     internal const int MPTCP_SUBFLOW_ADDRS = 3;
     internal const int SO_ERROR = 4;
     internal const int F_GETFL = 3;

@@ -100,7 +100,7 @@ public sealed record ProcessFacts
     {
         try
         {
-            return File.ReadAllText(path);
+            return RegularFile.ReadText(path, 16 << 20); // /proc files: maps of a huge process stays bounded
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -25,6 +25,52 @@ public static class RegularFile
         return true;
     }
 
+    /// <summary>
+    /// The text of a regular file, read to at most <paramref name="maxBytes"/>. Throws IOException for anything
+    /// else (a device, a FIFO, a directory) and for a file that is longer, so a hostile path costs nothing.
+    /// /proc files report no size, so the bound holds while reading too.
+    /// </summary>
+    public static string ReadText(string path, long maxBytes)
+    {
+        if (!TryGetSize(path, out long size))
+        {
+            throw new IOException(File.Exists(path) || Directory.Exists(path) || new FileInfo(path).LinkTarget is not null
+                ? $"'{path}' is not a regular file."
+                : $"Could not find file '{path}'.");
+        }
+
+        if (size > maxBytes)
+        {
+            throw new IOException($"'{path}' is {size} bytes, more than the {maxBytes} this reads.");
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+        byte[] buffer = new byte[Math.Min(maxBytes + 1, Math.Max(size, 4096) + 1)];
+        int total = 0;
+        while (true)
+        {
+            if (total == buffer.Length)
+            {
+                if (buffer.Length > maxBytes)
+                {
+                    throw new IOException($"'{path}' is longer than the {maxBytes} bytes this reads.");
+                }
+
+                Array.Resize(ref buffer, (int)Math.Min(maxBytes + 1, (long)buffer.Length * 2));
+            }
+
+            int read = stream.Read(buffer, total, buffer.Length - total);
+            if (read <= 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, total);
+    }
+
     /// <summary>Gives <paramref name="target"/> the owner and group of <paramref name="source"/> (a replaced file keeps them).</summary>
     public static void CopyOwner(string source, string target)
     {
