@@ -129,14 +129,14 @@ function Start-ContainerBoot($Container) {
     $psi.UseShellExecute = $false
     $Container.NSpawn = [System.Diagnostics.Process]::Start($psi)
     $Container.Leader = 0
-    $ownPidNs = (Get-Item /proc/self/ns/pid).LinkTarget
+    $ownPidNs = "$(& readlink /proc/self/ns/pid)"
     $deadline = [DateTime]::UtcNow.AddSeconds(60)
     while ($Container.Leader -eq 0) {
         if ($Container.NSpawn.HasExited -or [DateTime]::UtcNow -gt $deadline) {
             throw "systemd-nspawn did not boot $($Container.Name) ($($Container.Release)): $((Get-Content $log -ErrorAction Ignore) -join "`n")"
         }
         foreach ($child in @(Get-Content "/proc/$($Container.NSpawn.Id)/task/$($Container.NSpawn.Id)/children" -ErrorAction Ignore) -split '\s+' | Where-Object { $_ }) {
-            $ns = (Get-Item "/proc/$child/ns/pid" -ErrorAction Ignore).LinkTarget
+            $ns = "$(& readlink "/proc/$child/ns/pid" 2>$null)"
             if ($ns -and $ns -ne $ownPidNs) { $Container.Leader = [int]$child }
         }
         Start-Sleep -Milliseconds 50

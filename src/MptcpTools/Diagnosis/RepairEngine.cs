@@ -100,6 +100,7 @@ public sealed class RepairEngine
         ReversePathFilterRepair r => PrepareReversePath(r),
         NftablesRuleRepair r => PrepareNftables(r),
         IptablesRuleRepair r => PrepareIptables(r),
+        NetworkManagerFlagsRepair r => PrepareNetworkManager(r),
         _ => throw new RepairRefusedException($"'{repair.Kind}' is not a repair this module makes."),
     };
 
@@ -283,6 +284,8 @@ public sealed class RepairEngine
             using (SystemBus bus = SystemBus.Connect(_busAddress, TimeSpan.FromSeconds(3)))
             {
                 bus.CallIgnoringReply("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "EnableUnitFiles", "asbb", new[] { r.Unit }, false, true);
+                // As systemctl enable does: systemd reads the unit files again, so it knows what was enabled.
+                bus.CallIgnoringReply("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "Reload", "");
                 bus.CallIgnoringReply("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "StartUnit", "ss", r.Unit, "replace");
             }
 
@@ -416,6 +419,55 @@ public sealed class RepairEngine
                     FindingId = r.FindingId, Action = "Delete firewall rule", Target = $"{r.Source} {r.Table} {r.Chain}", Before = rule.Text,
                     After = gone ? "deleted" : "still there", Applied = gone, Command = current.Command, Undo = current.Undo, Repair = current,
                 };
+            });
+    }
+
+    private const uint KnownNetworkManagerFlags = 0xFF;
+
+    private RepairPlan PrepareNetworkManager(NetworkManagerFlagsRepair r)
+    {
+        if (!Guid.TryParse(r.Uuid, out _) || (r.Flags & ~KnownNetworkManagerFlags) != 0
+            || ((r.Flags & (uint)NetworkManagerMptcpFlags.Disabled) != 0 && r.Flags != (uint)NetworkManagerMptcpFlags.Disabled))
+        {
+            throw new RepairRefusedException($"'{r.Uuid}' with mptcp-flags 0x{r.Flags:x} is not a NetworkManager change this module makes.");
+        }
+
+        uint before;
+        try
+        {
+            before = NetworkManager.ReadFlags(_busAddress, r.Uuid);
+        }
+        catch (NetworkManagerException e)
+        {
+            throw new RepairRefusedException(e.Message, targetMissing: true);
+        }
+
+        string wanted = NetworkManagerMptcpSetting.NmcliValue(r.Flags);
+        if (before == r.Flags)
+        {
+            return new RepairPlan(r, RepairPlanStatus.NothingToDo, r.Target, "Set mptcp-flags", $"'{r.Connection}' already has mptcp-flags {wanted}.", null);
+        }
+
+        return new RepairPlan(r, RepairPlanStatus.Ready, $"{r.Target} (mptcp-flags now {NetworkManagerMptcpSetting.NmcliValue(before)})",
+            $"Set connection.mptcp-flags {wanted} and activate it again", null, () =>
+            {
+                try
+                {
+                    NetworkManager.SetFlags(_busAddress, r.Uuid, r.Flags);
+                    uint after = NetworkManager.ReadFlags(_busAddress, r.Uuid);
+                    var current = new NetworkManagerFlagsRepair { FindingId = r.FindingId, Uuid = r.Uuid, Connection = r.Connection, Flags = r.Flags, Before = before };
+                    return new MptcpRepairResult
+                    {
+                        FindingId = r.FindingId, Action = "Set NetworkManager mptcp-flags", Target = r.Target,
+                        Before = NetworkManagerMptcpSetting.NmcliValue(before), After = NetworkManagerMptcpSetting.NmcliValue(after), Applied = after == r.Flags,
+                        Command = current.Command, Undo = current.Undo, Repair = current,
+                        Note = "Saved in the connection's profile: it holds after a reboot. NetworkManager makes the endpoints once the connection is up again.",
+                    };
+                }
+                catch (NetworkManagerException e)
+                {
+                    throw new RepairFailedException(e.Message, e);
+                }
             });
     }
 

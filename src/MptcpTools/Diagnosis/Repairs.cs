@@ -17,6 +17,7 @@ public enum RepairKind
     SetReversePathFilter,
     DeleteNftablesRule,
     DeleteIptablesRule,
+    SetNetworkManagerMptcpFlags,
 }
 
 /// <summary>A repair record that cannot be one of the module's operations (a forged or damaged finding).</summary>
@@ -96,6 +97,11 @@ public abstract class MptcpRepair
             {
                 FindingId = findingId, Source = Text(property, "Source"), Table = Text(property, "Table"), Chain = Text(property, "Chain"),
                 Arguments = Texts(property, "Arguments"), Position = (int)UInt(property, "Position"), Rule = OptionalText(property, "Rule") ?? "",
+            },
+            RepairKind.SetNetworkManagerMptcpFlags => new NetworkManagerFlagsRepair
+            {
+                FindingId = findingId, Uuid = Text(property, "Uuid"), Connection = OptionalText(property, "Connection") ?? "",
+                Flags = UInt(property, "Flags"), Before = OptionalLong(property, "Before") is { } before ? (uint)Math.Clamp(before, 0, uint.MaxValue) : null,
             },
             _ => throw new InvalidRepairException($"'{kind}' is not a kind of repair this module makes."),
         };
@@ -264,6 +270,28 @@ public sealed class IptablesRuleRepair : MptcpRepair
     public override string Command => ShellText.Join(new[] { Tool, "-t", Table, "-D", Chain }.Concat(Arguments));
     public override string Undo => ShellText.Join(new[] { Tool, "-t", Table, "-I", Chain, Position.ToString(CultureInfo.InvariantCulture) }.Concat(Arguments));
     public override string Identity => $"{Kind}:{Source}/{Table}/{Chain}/{string.Join("\u0001", Arguments)}";
+}
+
+/// <summary>
+/// Set a NetworkManager connection's connection.mptcp-flags (saved in its profile, so it holds after a reboot)
+/// and activate it again, so that NetworkManager, which owns the endpoints of its devices, makes them.
+/// </summary>
+public sealed class NetworkManagerFlagsRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.SetNetworkManagerMptcpFlags;
+    public string Uuid { get; init; } = "";
+    /// <summary>The connection's name, for people; the UUID is what names it.</summary>
+    public string Connection { get; init; } = "";
+    public uint Flags { get; init; }
+    /// <summary>The flags when the diagnosis ran.</summary>
+    public uint? Before { get; init; }
+    public override string Target => $"NetworkManager connection '{Connection}' ({Uuid})";
+    public override string Command =>
+        $"nmcli connection modify {ShellText.Quote(Uuid)} connection.mptcp-flags {ShellText.Quote(Host.NetworkManagerMptcpSetting.NmcliValue(Flags))}; nmcli connection up {ShellText.Quote(Uuid)}";
+    public override string Undo => Before is { } b
+        ? $"nmcli connection modify {ShellText.Quote(Uuid)} connection.mptcp-flags {ShellText.Quote(Host.NetworkManagerMptcpSetting.NmcliValue(b))}; nmcli connection up {ShellText.Quote(Uuid)}"
+        : "";
+    public override string Identity => $"{Kind}:{Uuid}";
 }
 
 /// <summary>One change Repair-MptcpConfiguration made, or would make, with before and after.</summary>

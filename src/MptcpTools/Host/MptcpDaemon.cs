@@ -33,6 +33,10 @@ public record MptcpDaemonStatus
     public MptcpdConfigProblem[] Problems { get; init; } = Array.Empty<MptcpdConfigProblem>();
     /// <summary>Why systemd could not be asked, when Source is the process table.</summary>
     public string? Note { get; init; }
+    /// <summary>The last lines the unit (and systemd about it) wrote to the journal, oldest first: why it stopped, what it disliked.</summary>
+    public JournalEntry[] Journal { get; init; } = Array.Empty<JournalEntry>();
+    /// <summary>Why the journal could not be read, when it could not.</summary>
+    public string? JournalNote { get; init; }
 
     public override string ToString() => $"mptcpd {(Installed ? Version ?? "installed" : "not installed")}, {(Running ? "running" : "not running")} ({Source})";
 }
@@ -42,6 +46,8 @@ public static class MptcpDaemon
 {
     public static readonly string[] UnitNames = { "mptcp.service", "mptcpd.service" };
     public static readonly string[] BinaryPaths = { "/usr/libexec/mptcpd", "/usr/lib/mptcpd/mptcpd", "/usr/sbin/mptcpd", "/usr/bin/mptcpd" };
+    /// <summary>How many of the unit's last journal lines are kept as evidence.</summary>
+    public const int JournalLines = 10;
 
     public static MptcpDaemonStatus Read(string configPath, string? busAddress)
     {
@@ -76,6 +82,13 @@ public static class MptcpDaemon
             string? sub = Str(unit, "SubState");
             ulong changed = unit.TryGetValue("StateChangeTimestamp", out VariantValue t) && t.Type == VariantValueType.UInt64 ? t.GetUInt64() : 0;
             int? mainPid = service is not null && service.TryGetValue("MainPID", out VariantValue p) ? (int)p.GetUInt32() : null;
+            // The journal of a unit this systemd has (one it does not know has none), read here: only when the
+            // systemd asked is this host's, on its system bus.
+            bool thisHost = busAddress is null || busAddress == SystemBus.DefaultAddress || busAddress == DBusAddress.System;
+            (JournalEntry[] journal, string? journalNote) = Str(unit, "LoadState") is not "loaded" || unitName is null
+                ? (Array.Empty<JournalEntry>(), null)
+                : thisHost ? Journal.ReadUnit(unitName, JournalLines)
+                : (Array.Empty<JournalEntry>(), $"The journal is read on this host only; {busAddress} may be another's.");
             return new MptcpDaemonStatus
             {
                 Installed = binary is not null || Str(unit, "LoadState") == "loaded",
@@ -97,6 +110,8 @@ public static class MptcpDaemon
                 PathManagerPlugin = config.PathManager,
                 InstalledPlugins = config.InstalledPlugins,
                 Problems = config.Problems.ToArray(),
+                Journal = journal,
+                JournalNote = journalNote,
             };
         }
 

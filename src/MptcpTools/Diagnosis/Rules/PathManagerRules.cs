@@ -24,7 +24,7 @@ internal sealed class PathManagerRules : DiagnosisRule
         var subflowEndpoints = endpoints.Where(e => (e.Flags & (MptcpEndpointFlags.Subflow | MptcpEndpointFlags.Fullmesh)) != 0).ToList();
         if (subflowEndpoints.Count == 0)
         {
-            EndpointRepair[] add = AddEndpoints(f, endpoints);
+            MptcpRepair[] add = AddEndpoints(f, endpoints);
             yield return Finding(FindingIds.NoSubflowEndpoints, FindingSeverity.Warning,
                 endpoints.Count == 0 ? "The in-kernel path manager has no endpoints." : "No endpoint has the subflow flag.",
                 "Without subflow endpoints, connections this host opens never get a second subflow: MPTCP works, on one path only. (A server needs signal endpoints to announce its other addresses.)",
@@ -83,9 +83,14 @@ internal sealed class PathManagerRules : DiagnosisRule
 
     // A subflow endpoint for every global address on an interface other than the default route's, when the
     // kernel routes traffic from that address out of its own interface (else a source route comes first).
-    private static EndpointRepair[] AddEndpoints(HostFacts f, IReadOnlyList<MptcpEndpoint> existing) =>
-        (f.EndpointCandidates ?? Array.Empty<EndpointCandidate>())
-        .Where(c => c.RouteInterface == c.Interface && !existing.Any(e => c.Address.Equals(e.Address)))
-        .Select(c => new EndpointRepair { FindingId = FindingIds.NoSubflowEndpoints, Address = c.Address.ToString(), Interface = c.Interface, Flags = "Subflow" })
-        .ToArray();
+    // On a device NetworkManager configures, its connection's mptcp-flags instead: it removes hand-made endpoints.
+    private static MptcpRepair[] AddEndpoints(HostFacts f, IReadOnlyList<MptcpEndpoint> existing)
+    {
+        var candidates = (f.EndpointCandidates ?? Array.Empty<EndpointCandidate>()).Where(c => !existing.Any(e => c.Address.Equals(e.Address))).ToList();
+        IEnumerable<MptcpRepair> byNetworkManager = EndpointOwners.NetworkManagerRepairs(f, FindingIds.NoSubflowEndpoints, candidates);
+        IEnumerable<MptcpRepair> byHand = candidates
+            .Where(c => c.RouteInterface == c.Interface && EndpointOwners.NetworkManagerConnection(f, c.Interface) is null)
+            .Select(c => new EndpointRepair { FindingId = FindingIds.NoSubflowEndpoints, Address = c.Address.ToString(), Interface = c.Interface, Flags = "Subflow" });
+        return byNetworkManager.Concat(byHand).ToArray();
+    }
 }
