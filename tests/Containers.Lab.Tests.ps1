@@ -115,6 +115,7 @@ Describe 'Repair-MptcpConfiguration starts and enables mptcp.service over D-Bus 
         $start = $r.Output | Where-Object Action -eq 'Enable and start unit'
         $start.Before | Should -Be 'failed/failed, disabled'
         $start.After | Should -Be 'active/running, enabled'
+        $start.Undo | Should -Be 'systemctl disable --now mptcp.service'
         Get-UnitProperty $c mptcp.service ActiveState | Should -Be 'active'
         "$(Invoke-InContainer $c systemctl 'is-enabled', 'mptcp.service' -AllowFailure)".Trim() | Should -Be 'enabled'
     }
