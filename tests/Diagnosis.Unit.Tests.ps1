@@ -296,6 +296,7 @@ Describe 'Repair records' {
             [MptcpTools.Diagnosis.ReversePathFilterRepair]@{ FindingId = 'StrictReversePathFilter'; Interface = 'eth0.100'; Value = 2; AlsoAll = $true; Before = 1; AllBefore = 1 }
             [MptcpTools.Diagnosis.NftablesRuleRepair]@{ FindingId = 'FirewallDropsMptcpOption'; Family = 'inet'; Table = 'f w'; Chain = 'out'; Handle = 12; Rule = 'tcp option mptcp exists drop'; AfterHandle = 3 }
             [MptcpTools.Diagnosis.IptablesRuleRepair]@{ FindingId = 'FirewallStripsMptcpOption'; Source = 'ip6tables-legacy'; Table = 'mangle'; Chain = 'FORWARD'; Arguments = [string[]]@('-m', 'comment', '--comment', 'a "b"', '-j', 'TCPOPTSTRIP', '--strip-options', '30'); Position = 2 }
+            [MptcpTools.Diagnosis.NetworkManagerFlagsRepair]@{ FindingId = 'NoSubflowEndpoints'; Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Connection = "it's up"; Flags = 0x2a; Before = 0 }
         )
     }
 
@@ -369,6 +370,48 @@ Describe 'Repair records' {
         $hit[0].Repair[0].Address | Should -Be '198.51.100.2'
         $hit[0].Repair[0].Command | Should -Be 'ip mptcp endpoint add 198.51.100.2 dev eth1 subflow'
         $hit[0].Remediation | Should -Match 'ip mptcp endpoint add 198.51.100.2 dev eth1 subflow'
+    }
+
+    It 'offers no hand-made endpoint on a device NetworkManager configures: its connection''s mptcp-flags instead' {
+        $candidates = [MptcpTools.Diagnosis.EndpointCandidate[]]@(
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'198.51.100.2', 'eth1', 'eth0', 'eth1')
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'203.0.113.9', 'eth2', 'eth0', 'eth2')
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'192.0.2.9', 'eth3', 'eth0', 'eth3'))
+        $uplink = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'uplink 2'; Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Devices = [string[]]@('eth1'); RawFlags = 0x40
+            Addresses = [MptcpTools.Host.NetworkManagerAddress[]]@([MptcpTools.Host.NetworkManagerAddress]@{ Device = 'eth1'; Address = [ipaddress]'198.51.100.2'; PrefixLength = 24 }) }
+        $off = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'off'; Uuid = 'e03f32f1-20b9-410a-bca6-0b74a394d8fd'; Devices = [string[]]@('eth2'); RawFlags = 1 }
+        $external = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'eth3'; Uuid = '1e5a074c-ce75-47ad-ae8c-41c72705eb62'; Devices = [string[]]@('eth3'); External = $true }
+        $hit = Get-Id (Invoke-Rules @{ Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(); EndpointCandidates = $candidates
+                NetworkManager = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@($uplink, $off, $external) }) 'NoSubflowEndpoints'
+        $hit[0].Repair.Kind | Should -Be @('SetNetworkManagerMptcpFlags', 'AddEndpoint')
+        $nm = $hit[0].Repair[0]
+        $nm.Uuid | Should -Be $uplink.Uuid
+        $nm.Flags | Should -Be 0x6a   # backup kept; enabled, subflow, also-without-default-route (eth1 has no default route)
+        $nm.Before | Should -Be 0x40
+        $nm.Command | Should -Be "nmcli connection modify $($uplink.Uuid) connection.mptcp-flags enabled,also-without-default-route,subflow,backup; nmcli connection up $($uplink.Uuid)"
+        $nm.Undo | Should -Be "nmcli connection modify $($uplink.Uuid) connection.mptcp-flags backup; nmcli connection up $($uplink.Uuid)"
+        $nm.SafeToAutomate | Should -BeFalse
+        $hit[0].Repair[1].Address | Should -Be '192.0.2.9' -Because 'an external connection is not NetworkManager''s to configure; a disabled one is left to NetworkManagerMptcpDisabled'
+    }
+
+    It 'enables a connection whose mptcp-flags disable MPTCP through NetworkManager, and only an active one' {
+        $on = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'up2'; Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Devices = [string[]]@('eth1'); RawFlags = 1 }
+        $inactive = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'spare'; Uuid = 'e03f32f1-20b9-410a-bca6-0b74a394d8fd'; Active = $false; RawFlags = 1 }
+        $hit = Get-Id (Invoke-Rules @{ NetworkManager = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@($on, $inactive) }) 'NetworkManagerMptcpDisabled'
+        $hit.Count | Should -Be 1
+        $hit[0].Repair[0].Kind | Should -Be 'SetNetworkManagerMptcpFlags'
+        $hit[0].Repair[0].Flags | Should -Be 0x22
+        $hit[0].Remediation | Should -Be $hit[0].Repair[0].Command
+    }
+
+    It 'puts the unit''s last journal lines in DaemonNotRunning''s detail' {
+        $journal = [MptcpTools.Host.JournalEntry[]]@(
+            [MptcpTools.Host.JournalEntry]@{ Message = 'Unable to load path manager plugins.' }
+            [MptcpTools.Host.JournalEntry]@{ Message = 'mptcp.service: Main process exited, code=exited, status=1/FAILURE' })
+        $d = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Source = 'systemd'; UnitName = 'mptcp.service'; UnitFileState = 'enabled'; ActiveState = 'failed'; LastExitStatus = 1; Journal = $journal }
+        $hit = Get-Id (Invoke-Rules @{ Daemon = $d }) 'DaemonNotRunning'
+        $hit[0].Summary | Should -Match 'exit status 1'
+        $hit[0].Detail | Should -Match 'Its journal ends: Unable to load path manager plugins\. \| mptcp\.service: Main process exited'
     }
 }
 

@@ -141,6 +141,9 @@ Describe 'Forged findings and records change nothing' -Tag Lab -Skip:$labSkip {
         @{ Case = 'an rp_filter of a path, not an interface'; ErrorId = 'RepairTargetNotFound'; Record = { [MptcpTools.Diagnosis.ReversePathFilterRepair]@{ Interface = '../../../../tmp/x'; Value = 2 } } }
         @{ Case = 'an endpoint for an address the interface does not have'; ErrorId = 'RepairTargetNotFound'; Record = { [MptcpTools.Diagnosis.EndpointRepair]@{ Address = '198.51.100.77'; Interface = 'c1'; Flags = 'Subflow' } } }
         @{ Case = 'a unit that is not mptcpd''s'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.UnitRepair]@{ Unit = 'ssh.service' } } }
+        @{ Case = 'a NetworkManager connection named by something other than a UUID'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.NetworkManagerFlagsRepair]@{ Uuid = 'up1; nmcli connection delete up0'; Flags = 0x22 } } }
+        @{ Case = 'NetworkManager flags it does not have'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.NetworkManagerFlagsRepair]@{ Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Flags = 0x1022 } } }
+        @{ Case = 'a NetworkManager change where no NetworkManager answers'; ErrorId = 'RepairFailed'; Record = { [MptcpTools.Diagnosis.NetworkManagerFlagsRepair]@{ Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Flags = 0x22 } } }
     ) {
         $before = @{ Nft = (Get-NftRules $lab.Client); Forward = (Invoke-InNamespace $lab.Client sysctl '-n', 'net.ipv4.ip_forward'); Endpoints = (Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show') -join ' ' }
         $r = Invoke-LabCmdlet $lab.Client {

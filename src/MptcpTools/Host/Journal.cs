@@ -111,7 +111,9 @@ public static class Journal
 
                 entries.Add(new JournalEntry
                 {
-                    Time = Number(e, "__REALTIME_TIMESTAMP") is { } us and > 0 and < 253402300799000000 ? DateTime.UnixEpoch.AddTicks(us * 10) : null,
+                    // When the writer said when it wrote (as journalctl shows it), else when the journal received it.
+                    Time = (Number(e, "_SOURCE_REALTIME_TIMESTAMP") ?? Number(e, "__REALTIME_TIMESTAMP")) is { } us and > 0 and < 253402300799000000
+                        ? DateTime.UnixEpoch.AddTicks(us * 10) : null,
                     Priority = Number(e, "PRIORITY") is { } p and >= 0 and <= 7 ? (int)p : null,
                     Identifier = Text(e, "SYSLOG_IDENTIFIER") ?? Text(e, "_COMM"),
                     ProcessId = Number(e, "_PID") is { } pid and > 0 and <= int.MaxValue ? (int)pid : null,
