@@ -35,7 +35,7 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
     [Parameter]
     public string SysctlFile { get; set; } = SysctlRepair.DefaultFile;
 
-    /// <summary>The D-Bus to ask systemd on (default: the system bus).</summary>
+    /// <summary>The D-Bus to ask systemd and NetworkManager on (default: the system bus).</summary>
     [Parameter]
     public string? BusAddress { get; set; }
 
