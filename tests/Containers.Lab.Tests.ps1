@@ -222,6 +222,66 @@ Describe 'NetworkManager in a booted <Release> container: mptcp-flags, its endpo
     }
 }
 
+Describe 'mptcpd making the endpoints in a booted <Release> container: the repair goes through its configuration, and a reboot keeps it' -Tag Lab, Container -Skip:$containerSkip -ForEach $releases {
+    BeforeAll {
+        # The host's second uplink, configured at every boot by a unit of its own (no NetworkManager profile)
+        # before mptcpd starts. Debian's mptcpd.conf has neither addr-flags nor notify-flags=existing: mptcpd
+        # gives that address no endpoint at all (only the link-local ones that come up later, without flags).
+        $c = Start-MptcpContainer -Release $Release -Prepare {
+            param($root)
+            Set-Content "$root/etc/systemd/system/lab-uplink.service" @'
+[Unit]
+Description=The lab's second uplink
+Before=mptcp.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/ip link add v0 type veth peer name v0p
+ExecStart=/usr/sbin/ip link set v0p up
+ExecStart=/usr/sbin/ip link set v0 up
+ExecStart=/usr/sbin/ip addr add 198.51.100.60/24 dev v0
+[Install]
+WantedBy=multi-user.target
+'@
+            New-Item -ItemType SymbolicLink -Path "$root/etc/systemd/system/multi-user.target.wants/lab-uplink.service" -Target /etc/systemd/system/lab-uplink.service | Out-Null
+        }
+        Wait-UnitState $c mptcp.service 'active'
+    }
+    AfterAll { Remove-MptcpContainer $c }
+
+    It 'finds no subflow endpoint, and proposes mptcpd''s addr-flags, not a hand-made endpoint' {
+        $r = Invoke-ContainerCmdlet $c { Invoke-MptcpDiagnosis }
+        $r.Errors | Should -BeNullOrEmpty
+        $f = @($r.Output | Where-Object Id -eq 'NoSubflowEndpoints')
+        $f.Count | Should -Be 1
+        "$(Invoke-InContainer $c ip 'mptcp', 'endpoint')" | Should -Not -Match 'subflow'
+        @($f[0].Repair.Kind) | Should -Be @('SetMptcpdAddressFlags')
+        $f[0].Repair[0].AddressFlags | Should -Be 'subflow'
+        $f[0].Repair[0].NotifyFlags | Should -Be 'existing,skip_link_local,skip_loopback'
+        $f[0].Repair[0].Unit | Should -Be 'mptcp.service'
+    }
+
+    It 'with -Force: addr-flags in mptcpd.conf, the unit restarted, and the address''s endpoint opens subflows' {
+        $r = Invoke-ContainerCmdlet $c { Invoke-MptcpDiagnosis | Where-Object Id -eq NoSubflowEndpoints | Repair-MptcpConfiguration -Force -Confirm:$false }
+        $r.Errors | Should -BeNullOrEmpty
+        $set = $r.Output | Where-Object Action -eq 'Set mptcpd addr-flags'
+        $set.Applied | Should -BeTrue
+        $set.Before | Should -Be 'addr-flags=, notify-flags=; active/running'
+        $set.After | Should -Be 'addr-flags=subflow, notify-flags=existing,skip_link_local,skip_loopback; active/running'
+        $set.Command | Should -Match 'ip mptcp endpoint delete id \d+'
+        Get-Content (Join-Path $c.Root 'etc/mptcpd/mptcpd.conf') | Should -Contain 'addr-flags=subflow'
+        Get-Content (Join-Path $c.Root 'etc/mptcpd/mptcpd.conf') | Should -Contain 'path-manager=addr_adv' -Because 'the other lines stay'
+        Wait-InContainer $c ip 'mptcp', 'endpoint' -Until { param($o) "$o" -match '198\.51\.100\.60 id \d+ subflow dev v0' } | Out-Null
+    }
+
+    It 'still has the subflow endpoint after the container reboots, and the diagnosis passes' {
+        Restart-MptcpContainer $c
+        Wait-InContainer $c ip 'mptcp', 'endpoint' -Until { param($o) "$o" -match '198\.51\.100\.60 id \d+ subflow dev v0' } | Out-Null
+        $r = Invoke-ContainerCmdlet $c { Invoke-MptcpDiagnosis -IncludePassed }
+        ($r.Output | Where-Object Id -eq 'NoSubflowEndpoints').Severity | Should -Be 'Passed'
+    }
+}
+
 Describe 'A healthy booted <Release> container: mptcp.service runs and NetworkManager manages the endpoints' -Tag Lab, Container -Skip:$containerSkip -ForEach $releases {
     BeforeAll {
         $c = Start-MptcpContainer -Release $Release

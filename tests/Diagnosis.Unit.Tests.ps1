@@ -297,6 +297,7 @@ Describe 'Repair records' {
             [MptcpTools.Diagnosis.NftablesRuleRepair]@{ FindingId = 'FirewallDropsMptcpOption'; Family = 'inet'; Table = 'f w'; Chain = 'out'; Handle = 12; Rule = 'tcp option mptcp exists drop'; AfterHandle = 3 }
             [MptcpTools.Diagnosis.IptablesRuleRepair]@{ FindingId = 'FirewallStripsMptcpOption'; Source = 'ip6tables-legacy'; Table = 'mangle'; Chain = 'FORWARD'; Arguments = [string[]]@('-m', 'comment', '--comment', 'a "b"', '-j', 'TCPOPTSTRIP', '--strip-options', '30'); Position = 2 }
             [MptcpTools.Diagnosis.NetworkManagerFlagsRepair]@{ FindingId = 'NoSubflowEndpoints'; Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Connection = "it's up"; Flags = 0x2a; Before = 0 }
+            [MptcpTools.Diagnosis.MptcpdAddressFlagsRepair]@{ FindingId = 'NoSubflowEndpoints'; Unit = 'mptcp.service'; AddressFlags = 'backup,subflow'; NotifyFlags = 'existing'; BeforeAddressFlags = 'backup' }
         )
     }
 
@@ -392,6 +393,21 @@ Describe 'Repair records' {
         $nm.Undo | Should -Be "nmcli connection modify $($uplink.Uuid) connection.mptcp-flags backup; nmcli connection up $($uplink.Uuid)"
         $nm.SafeToAutomate | Should -BeFalse
         $hit[0].Repair[1].Address | Should -Be '192.0.2.9' -Because 'an external connection is not NetworkManager''s to configure; a disabled one is left to NetworkManagerMptcpDisabled'
+    }
+
+    It 'proposes mptcpd''s addr-flags where mptcpd (under systemd, in-kernel path manager) makes the endpoints, not hand-made ones' {
+        $candidates = [MptcpTools.Diagnosis.EndpointCandidate[]]@([MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'198.51.100.2', 'eth1', 'eth0', 'eth1'))
+        $d = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Running = $true; Source = 'systemd'; UnitName = 'mptcp.service'; ActiveState = 'active'; SubState = 'running'
+            PathManagerPlugin = 'addr_adv'; AddressFlags = [string[]]@('fullmesh', 'signal'); NotifyFlags = [string[]]@('skip_loopback') }
+        $hit = Get-Id (Invoke-Rules @{ Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(New-Endpoint '198.51.100.2' 'None'); EndpointCandidates = $candidates; Daemon = $d }) 'NoSubflowEndpoints'
+        @($hit[0].Repair.Kind) | Should -Be @('SetMptcpdAddressFlags')
+        $hit[0].Repair[0].AddressFlags | Should -Be 'signal,subflow' -Because 'fullmesh and signal exclude each other'
+        $hit[0].Repair[0].NotifyFlags | Should -Be 'skip_loopback,existing,skip_link_local'
+        $hit[0].Repair[0].Unit | Should -Be 'mptcp.service'
+        $hit[0].Repair[0].SafeToAutomate | Should -BeFalse
+        $plain = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Running = $true; Source = 'process table'; PathManagerPlugin = 'addr_adv' }
+        @((Get-Id (Invoke-Rules @{ Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(); EndpointCandidates = $candidates; Daemon = $plain }) 'NoSubflowEndpoints')[0].Repair.Kind) |
+            Should -Be @('AddEndpoint') -Because 'without systemd there is no unit to restart'
     }
 
     It 'enables a connection whose mptcp-flags disable MPTCP through NetworkManager, and only an active one' {

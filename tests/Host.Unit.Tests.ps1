@@ -96,6 +96,23 @@ Describe 'NetworkManager mptcp-flags' {
     }
 }
 
+Describe 'Writing mptcpd''s [core] keys' {
+    It 'replaces the keys it sets, adds the missing ones after [core], and keeps every other line and the file''s mode' {
+        $file = Join-Path $TestDrive 'mptcpd.conf'
+        Set-Content $file "# Debian's file`n[core]`nlog=stderr`naddr-flags = signal`npath-manager=addr_adv`n[other]`naddr-flags=x" -NoNewline
+        & chmod 640 $file
+        $keys = [Collections.Generic.Dictionary[string, string]]::new()
+        $keys['addr-flags'] = 'subflow'; $keys['notify-flags'] = 'existing'
+        $before = [MptcpTools.Host.MptcpdConfig]::WriteCoreKeys($file, $keys)
+        $before | Should -BeLike "# Debian's file*"
+        Get-Content $file | Should -Be @("# Debian's file", '[core]', 'notify-flags=existing', 'log=stderr', 'addr-flags=subflow', 'path-manager=addr_adv', '[other]', 'addr-flags=x')
+        "$(& stat -c %a $file)" | Should -Be '640'
+        $c = [MptcpTools.Host.MptcpdConfig]::Read($file)
+        $c.AddressFlags | Should -Be 'subflow'
+        $c.NotifyFlagList | Should -Be 'existing'
+    }
+}
+
 Describe 'The journal of a unit, from journalctl''s JSON' {
     It 'reads the lines of a real failed mptcp.service (Debian 12) as journalctl printed them, with time, writer and PID' {
         $r = [MptcpTools.Host.Journal]::Parse((Get-Content (Join-Path $fixtures 'journal-mptcp-failed.json') -Raw))

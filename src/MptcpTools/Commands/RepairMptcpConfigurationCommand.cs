@@ -84,6 +84,7 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
                 {
                     { Irreversible: true } => $"Riskier (a firewall change, which the module cannot undo): run with -Force, or by hand: {repair.Command}",
                     NetworkManagerFlagsRepair nm => $"Riskier (NetworkManager activates '{nm.Connection}' again, which interrupts it briefly): run with -Force, or by hand: {repair.Command}",
+                    MptcpdAddressFlagsRepair => $"Riskier (it rewrites mptcpd's configuration and restarts it): run with -Force, or by hand: {repair.Command}",
                     _ => $"Riskier (it weakens spoofing protection on {repair.Target}): run with -Force, or by hand: {repair.Command}",
                 }));
                 return;

@@ -101,6 +101,7 @@ public sealed class RepairEngine
         NftablesRuleRepair r => PrepareNftables(r),
         IptablesRuleRepair r => PrepareIptables(r),
         NetworkManagerFlagsRepair r => PrepareNetworkManager(r),
+        MptcpdAddressFlagsRepair r => PrepareMptcpd(r),
         _ => throw new RepairRefusedException($"'{repair.Kind}' is not a repair this module makes."),
     };
 
@@ -468,6 +469,91 @@ public sealed class RepairEngine
                 {
                     throw new RepairFailedException(e.Message, e);
                 }
+            });
+    }
+
+    private const MptcpEndpointFlags EndpointKinds = MptcpEndpointFlags.Signal | MptcpEndpointFlags.Subflow | MptcpEndpointFlags.Backup | MptcpEndpointFlags.Fullmesh;
+
+    private RepairPlan PrepareMptcpd(MptcpdAddressFlagsRepair r)
+    {
+        static string[] Split(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string[] addr = Split(r.AddressFlags), notify = Split(r.NotifyFlags);
+        if (r.File != MptcpdConfig.DefaultPath || !MptcpDaemon.UnitNames.Contains(r.Unit) || !addr.Contains("subflow")
+            || addr.Any(f => !MptcpdConfig.AddrFlags.Contains(f)) || notify.Any(f => !MptcpdConfig.NotifyFlags.Contains(f))
+            || (addr.Contains("signal") && addr.Contains("fullmesh")))
+        {
+            throw new RepairRefusedException($"addr-flags={r.AddressFlags} notify-flags={r.NotifyFlags} in {r.File} for {r.Unit} is not a change this module makes to mptcpd.");
+        }
+
+        MptcpdConfig config = MptcpdConfig.Read(r.File);
+        if (!config.Exists)
+        {
+            throw new RepairRefusedException($"{r.File} does not exist here.", targetMissing: true);
+        }
+
+        MptcpDaemonStatus status = MptcpDaemon.Read(r.File, _busAddress);
+        if (status.Source != "systemd")
+        {
+            return new RepairPlan(r, RepairPlanStatus.Describe, r.Target, "Set addr-flags and restart mptcpd",
+                $"No systemd answered on the D-Bus, so mptcpd cannot be restarted from here: {r.Command}", null);
+        }
+
+        string before = $"addr-flags={string.Join(",", config.AddressFlags)}, notify-flags={string.Join(",", config.NotifyFlagList)}";
+        if (addr.All(config.AddressFlags.Contains) && notify.All(config.NotifyFlagList.Contains))
+        {
+            return new RepairPlan(r, RepairPlanStatus.NothingToDo, r.Target, "Set addr-flags", $"{r.File} already has {before}.", null);
+        }
+
+        return new RepairPlan(r, RepairPlanStatus.Ready, $"{r.File} ({before}) and {r.Unit}",
+            $"Set addr-flags={r.AddressFlags} notify-flags={r.NotifyFlags}, remove mptcpd's endpoints without flags, restart {r.Unit}", null, () =>
+            {
+                try
+                {
+                    MptcpdConfig.WriteCoreKeys(r.File, new Dictionary<string, string> { ["addr-flags"] = r.AddressFlags, ["notify-flags"] = r.NotifyFlags });
+                }
+                catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+                {
+                    throw new RepairFailedException($"{r.File} could not be written: {e.Message}", e);
+                }
+
+                // mptcpd adds an endpoint per address once; those it added without flags stay unless removed.
+                var removed = new List<string>();
+                using (MptcpPathManager pm = MptcpPathManager.Open())
+                {
+                    foreach (MptcpEndpoint e in pm.GetEndpoints().Where(e => (e.Flags & (EndpointKinds | MptcpEndpointFlags.Implicit)) == 0))
+                    {
+                        pm.RemoveEndpoint(e.Id);
+                        removed.Add($"ip mptcp endpoint delete id {e.Id}");
+                    }
+                }
+
+                using (SystemBus bus = SystemBus.Connect(_busAddress, TimeSpan.FromSeconds(3)))
+                {
+                    bus.CallIgnoringReply("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "RestartUnit", "ss", r.Unit, "replace");
+                }
+
+                MptcpDaemonStatus after = MptcpDaemon.Read(r.File, _busAddress);
+                for (int i = 0; i < 50 && !after.Running; i++)
+                {
+                    System.Threading.Thread.Sleep(100);
+                    after = MptcpDaemon.Read(r.File, _busAddress);
+                }
+
+                MptcpdConfig now = MptcpdConfig.Read(r.File);
+                var current = new MptcpdAddressFlagsRepair
+                {
+                    FindingId = r.FindingId, File = r.File, Unit = r.Unit, AddressFlags = r.AddressFlags, NotifyFlags = r.NotifyFlags,
+                    BeforeAddressFlags = config.AddressFlags.Length > 0 ? string.Join(",", config.AddressFlags) : null,
+                    BeforeNotifyFlags = config.NotifyFlagList.Length > 0 ? string.Join(",", config.NotifyFlagList) : null,
+                };
+                return new MptcpRepairResult
+                {
+                    FindingId = r.FindingId, Action = "Set mptcpd addr-flags", Target = r.Target, Before = $"{before}; {status.ActiveState}/{status.SubState}",
+                    After = $"addr-flags={string.Join(",", now.AddressFlags)}, notify-flags={string.Join(",", now.NotifyFlagList)}; {after.ActiveState}/{after.SubState}",
+                    Applied = after.Running, Command = string.Join("; ", new[] { $"edit {r.File}: addr-flags={r.AddressFlags}, notify-flags={r.NotifyFlags}" }.Concat(removed).Append($"systemctl restart {r.Unit}")),
+                    Undo = current.Undo, Repair = current,
+                    Note = after.Running ? "In mptcpd's configuration: it holds after a reboot." : $"{r.Unit} did not come back up: {string.Join(" | ", after.Journal.TakeLast(3).Select(j => j.Message))}",
+                };
             });
     }
 

@@ -18,6 +18,7 @@ public enum RepairKind
     DeleteNftablesRule,
     DeleteIptablesRule,
     SetNetworkManagerMptcpFlags,
+    SetMptcpdAddressFlags,
 }
 
 /// <summary>A repair record that cannot be one of the module's operations (a forged or damaged finding).</summary>
@@ -102,6 +103,12 @@ public abstract class MptcpRepair
             {
                 FindingId = findingId, Uuid = Text(property, "Uuid"), Connection = OptionalText(property, "Connection") ?? "",
                 Flags = UInt(property, "Flags"), Before = OptionalLong(property, "Before") is { } before ? (uint)Math.Clamp(before, 0, uint.MaxValue) : null,
+            },
+            RepairKind.SetMptcpdAddressFlags => new MptcpdAddressFlagsRepair
+            {
+                FindingId = findingId, File = Text(property, "File"), Unit = Text(property, "Unit"), AddressFlags = Text(property, "AddressFlags"),
+                NotifyFlags = Text(property, "NotifyFlags"), BeforeAddressFlags = OptionalText(property, "BeforeAddressFlags"),
+                BeforeNotifyFlags = OptionalText(property, "BeforeNotifyFlags"),
             },
             _ => throw new InvalidRepairException($"'{kind}' is not a kind of repair this module makes."),
         };
@@ -292,6 +299,35 @@ public sealed class NetworkManagerFlagsRepair : MptcpRepair
         ? $"nmcli connection modify {ShellText.Quote(Uuid)} connection.mptcp-flags {ShellText.Quote(Host.NetworkManagerMptcpSetting.NmcliValue(b))}; nmcli connection up {ShellText.Quote(Uuid)}"
         : "";
     public override string Identity => $"{Kind}:{Uuid}";
+}
+
+/// <summary>
+/// Have mptcpd, which adds an endpoint for every address, give them the subflow flag: addr-flags (and
+/// notify-flags=existing, so addresses present when it starts get one too) in its configuration, its
+/// flagless endpoints removed, and its unit restarted. The configuration makes it hold after a reboot.
+/// </summary>
+public sealed class MptcpdAddressFlagsRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.SetMptcpdAddressFlags;
+    public string File { get; init; } = Host.MptcpdConfig.DefaultPath;
+    public string Unit { get; init; } = "";
+    /// <summary>addr-flags to set, comma-separated (subflow, and the valid flags it had).</summary>
+    public string AddressFlags { get; init; } = "subflow";
+    /// <summary>notify-flags to set, comma-separated.</summary>
+    public string NotifyFlags { get; init; } = "existing,skip_link_local,skip_loopback";
+    /// <summary>addr-flags when the diagnosis ran (null: not set).</summary>
+    public string? BeforeAddressFlags { get; init; }
+    public string? BeforeNotifyFlags { get; init; }
+    public override string Target => $"{File} ({Unit})";
+    public override string Command =>
+        $"sed -i -e '/^addr-flags *=/d' -e '/^notify-flags *=/d' -e 's/^\\[core\\]$/[core]\\naddr-flags={AddressFlags}\\nnotify-flags={NotifyFlags}/' {ShellText.Quote(File)}; "
+        + $"ip mptcp endpoint delete id ID (each endpoint without flags); systemctl restart {ShellText.Quote(Unit)}";
+    public override string Undo =>
+        $"sed -i -e '/^addr-flags *=/d' -e '/^notify-flags *=/d'"
+        + (BeforeAddressFlags is { } a ? $" -e 's/^\\[core\\]$/[core]\\naddr-flags={a}/'" : "")
+        + (BeforeNotifyFlags is { } n ? $" -e 's/^\\[core\\]$/[core]\\nnotify-flags={n}/'" : "")
+        + $" {ShellText.Quote(File)}; systemctl restart {ShellText.Quote(Unit)}";
+    public override string Identity => $"{Kind}:{File}";
 }
 
 /// <summary>One change Repair-MptcpConfiguration made, or would make, with before and after.</summary>

@@ -29,6 +29,10 @@ public record MptcpDaemonStatus
     public int[] ProcessIds { get; init; } = Array.Empty<int>();
     public string ConfigPath { get; init; } = MptcpdConfig.DefaultPath;
     public string? PathManagerPlugin { get; init; }
+    /// <summary>addr-flags of the configuration: the flags mptcpd gives the endpoints it adds (none: endpoints that open no subflow).</summary>
+    public string[] AddressFlags { get; init; } = Array.Empty<string>();
+    /// <summary>notify-flags of the configuration ("existing": addresses present at start get endpoints too).</summary>
+    public string[] NotifyFlags { get; init; } = Array.Empty<string>();
     public string[] InstalledPlugins { get; init; } = Array.Empty<string>();
     public MptcpdConfigProblem[] Problems { get; init; } = Array.Empty<MptcpdConfigProblem>();
     /// <summary>Why systemd could not be asked, when Source is the process table.</summary>
@@ -108,6 +112,8 @@ public static class MptcpDaemon
                 ProcessIds = pids,
                 ConfigPath = configPath,
                 PathManagerPlugin = config.PathManager,
+                AddressFlags = config.AddressFlags,
+                NotifyFlags = config.NotifyFlagList,
                 InstalledPlugins = config.InstalledPlugins,
                 Problems = config.Problems.ToArray(),
                 Journal = journal,
@@ -126,6 +132,8 @@ public static class MptcpDaemon
             MainPid = pids.Length > 0 ? pids[0] : null,
             ConfigPath = configPath,
             PathManagerPlugin = config.PathManager,
+            AddressFlags = config.AddressFlags,
+            NotifyFlags = config.NotifyFlagList,
             InstalledPlugins = config.InstalledPlugins,
             Problems = config.Problems.ToArray(),
             Note = note,

@@ -84,13 +84,18 @@ internal sealed class PathManagerRules : DiagnosisRule
     // A subflow endpoint for every global address on an interface other than the default route's, when the
     // kernel routes traffic from that address out of its own interface (else a source route comes first).
     // On a device NetworkManager configures, its connection's mptcp-flags instead: it removes hand-made endpoints.
+    // Where mptcpd adds every address's endpoint, its addr-flags.
     private static MptcpRepair[] AddEndpoints(HostFacts f, IReadOnlyList<MptcpEndpoint> existing)
     {
         var candidates = (f.EndpointCandidates ?? Array.Empty<EndpointCandidate>()).Where(c => !existing.Any(e => c.Address.Equals(e.Address))).ToList();
         IEnumerable<MptcpRepair> byNetworkManager = EndpointOwners.NetworkManagerRepairs(f, FindingIds.NoSubflowEndpoints, candidates);
-        IEnumerable<MptcpRepair> byHand = candidates
-            .Where(c => c.RouteInterface == c.Interface && EndpointOwners.NetworkManagerConnection(f, c.Interface) is null)
-            .Select(c => new EndpointRepair { FindingId = FindingIds.NoSubflowEndpoints, Address = c.Address.ToString(), Interface = c.Interface, Flags = "Subflow" });
-        return byNetworkManager.Concat(byHand).ToArray();
+        // Where mptcpd adds the endpoints, through its configuration; else by hand.
+        MptcpRepair[] byOthers = EndpointOwners.MptcpdRepair(f, FindingIds.NoSubflowEndpoints) is { } mptcpd
+            ? new MptcpRepair[] { mptcpd }
+            : candidates
+                .Where(c => c.RouteInterface == c.Interface && EndpointOwners.NetworkManagerConnection(f, c.Interface) is null)
+                .Select(c => new EndpointRepair { FindingId = FindingIds.NoSubflowEndpoints, Address = c.Address.ToString(), Interface = c.Interface, Flags = "Subflow" })
+                .ToArray<MptcpRepair>();
+        return byNetworkManager.Concat(byOthers).ToArray();
     }
 }
