@@ -4,7 +4,6 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Net;
-using System.Net.Sockets;
 using Tmds.DBus.Protocol;
 
 namespace MptcpTools.Host;
