@@ -71,7 +71,9 @@ function Invoke-Test {
             -o (Join-Path $output 'tools/MptcpPeer') --nologo --verbosity quiet
         Invoke-Native dotnet build (Join-Path $root 'tests/tools/DBusStandIn/DBusStandIn.csproj') -c Release `
             -o (Join-Path $output 'tools/DBusStandIn') --nologo --verbosity quiet
-        if (-not $missing -and (& id -u) -eq '0') { New-ContainerRoots }
+        # Only a run that may include the container tests (tagged Lab and Container) needs their roots.
+        $containers = -not ($ExcludeTag | Where-Object { $_ -in 'Lab', 'Container' }) -and (-not $Tag -or ($Tag | Where-Object { $_ -in 'Lab', 'Container' }))
+        if ($containers -and -not $missing -and (& id -u) -eq '0') { New-ContainerRoots }
         # Another module's versions (0.0.1) of the module's dependencies, for tests/LoadContext.Tests.ps1.
         foreach ($name in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol') {
             Invoke-Native dotnet build (Join-Path $root 'tests/tools/ConflictingAssembly/ConflictingAssembly.csproj') -c Release `
