@@ -72,6 +72,9 @@ function Invoke-Test {
             -o (Join-Path $output 'tools/MptcpPeer') --nologo --verbosity quiet
         Invoke-Native dotnet build (Join-Path $root 'tests/tools/DBusStandIn/DBusStandIn.csproj') -c Release `
             -o (Join-Path $output 'tools/DBusStandIn') --nologo --verbosity quiet
+        # Only a run that may include the container tests (tagged Lab and Container) needs their roots.
+        $containers = -not ($ExcludeTag | Where-Object { $_ -in 'Lab', 'Container' }) -and (-not $Tag -or ($Tag | Where-Object { $_ -in 'Lab', 'Container' }))
+        if ($containers -and -not $missing -and (& id -u) -eq '0') { New-ContainerRoots }
         # Another module's versions (0.0.1) of the module's dependencies, for tests/LoadContext.Tests.ps1.
         foreach ($name in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol') {
             Invoke-Native dotnet build (Join-Path $root 'tests/tools/ConflictingAssembly/ConflictingAssembly.csproj') -c Release `
@@ -91,6 +94,27 @@ function Invoke-Test {
     if ($ExcludeTag) { $arguments += '-ExcludeTag', ($ExcludeTag -join ',') }
     Invoke-Pwsh -File (Join-Path $root 'tools/Invoke-Tests.ps1') -AllowFailure @arguments
     exit $LASTEXITCODE
+}
+
+# The container lab's Debian roots (tests/Lab/ContainerLab.psm1), made with debootstrap when missing and cached
+# under output/containers by release and package list; both releases at once, as their downloads overlap.
+function New-ContainerRoots {
+    $script = Join-Path $root 'tools/New-ContainerRoot.ps1'
+    $releases = 'bookworm', 'trixie'
+    $pending = @($releases | Where-Object { -not (Test-Path (Join-Path (Split-Path (& $script -Release $_ -PathOnly)) 'complete')) })
+    if (-not $pending) { return }
+    Write-Step "Making the container roots: $($pending -join ', ') (once; cached in output/containers)"
+    $pwsh = Get-PwshCommand
+    $jobs = foreach ($release in $pending) {
+        $psi = [System.Diagnostics.ProcessStartInfo]::new($pwsh[0])
+        foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoLogo', '-NoProfile', '-NonInteractive', '-File', $script, '-Release', $release)) { $psi.ArgumentList.Add($a) }
+        $psi.UseShellExecute = $false
+        [pscustomobject]@{ Release = $release; Process = [System.Diagnostics.Process]::Start($psi) }
+    }
+    foreach ($j in $jobs) {
+        $j.Process.WaitForExit()
+        if ($j.Process.ExitCode -ne 0) { throw "The $($j.Release) container root could not be made (exit $($j.Process.ExitCode))." }
+    }
 }
 
 function Invoke-Diagnose {

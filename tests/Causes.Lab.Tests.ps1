@@ -2,7 +2,7 @@
 # from the port alone (and from its bulk data with no argument at all), a server that drops MPTCP SYNs on a kernel
 # with and without the SYN-drop fallback (emulated with syn_retrans_before_tcp_fallback high and blackhole_timeout
 # 0), the blackhole that follows, endpoints in the wrong role, where strict reverse-path filtering comes from,
-# processes of other namespaces, and NetworkManager (the D-Bus STAND-IN, not the real daemon) next to a real mptcpd.
+# and processes of other namespaces. NetworkManager beside mptcpd is judged in booted containers (Containers.Lab.Tests.ps1).
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot 'Lab/MptcpLab.psm1') -Force
     $labSkip = [bool](Get-LabSkipReason)
@@ -13,7 +13,6 @@ BeforeAll {
     $work = Join-Path ([IO.Path]::GetTempPath()) "mptl-$PID-causes"
     New-Item -ItemType Directory -Path $work -Force | Out-Null
     $noBus = "unix:path=$work/no-bus"
-    $pluginDir = (Get-ChildItem /usr/lib/*/mptcpd -Directory -ErrorAction Ignore | Select-Object -First 1).FullName
     function Invoke-Nft([string] $Namespace, [string] $Rules) {
         $f = Join-Path $work "$([guid]::NewGuid().ToString('n')).nft"; Set-Content $f $Rules
         Invoke-InNamespace $Namespace nft '-f', $f | Out-Null
@@ -211,37 +210,6 @@ Describe 'Processes and daemons of other network namespaces' -Tag Lab -Skip:$lab
         $a.OtherNetworkNamespace | Should -Be "'$($lab.Server)'"
         $a.Verdict | Should -Match 'Runs in network namespace'
         $a.Remediation | Should -Match "ip netns exec $($lab.Server) pwsh"
-    }
-}
-
-Describe 'NetworkManager through a D-Bus STAND-IN (not the real daemon), with a real mptcpd' -Tag Lab -Skip:$labSkip {
-    BeforeAll {
-        $lab = New-MptcpLab -NoEndpoints
-        Invoke-InNamespace $lab.Client ip '-6', 'route', 'del', 'default' | Out-Null
-        $bus = Start-LabDBus $lab -Scenario @{ networkManager = @{ version = '1.42.4'; connections = @(@{ id = 'uplink-2'; uuid = 'b2'; type = '802-3-ethernet'; device = 'c1'; mptcpFlags = 0 }) } }
-    }
-    AfterAll { Remove-MptcpLab $lab }
-
-    It 'NetworkManagerSkipsAddress: the IPv6 address of a family without a default route gets no endpoint' {
-        $r = Invoke-LabDiagnosis $lab.Client @{ BusAddress = $bus.Address }
-        $hits = Get-Problem $r 'NetworkManagerSkipsAddress'
-        $hits.Count | Should -Be 1
-        $hits[0].Severity | Should -Be 'Warning'
-        $hits[0].Summary | Should -Match '2001:db8:2::2 on c1'
-        $hits[0].Remediation | Should -Match 'also-without-default-route'
-    }
-
-    It 'EndpointManagersConflict: a real mptcpd with addr_adv beside it' {
-        $conf = Join-Path $work 'addr_adv.conf'
-        Set-Content $conf "[core]`nlog=stderr`nplugin-dir=$pluginDir`npath-manager=addr_adv"
-        Start-LabProcess $lab $lab.Client unshare '-m', 'sh', '-c', "mount --bind '$conf' /etc/mptcpd/mptcpd.conf && exec /usr/libexec/mptcpd" | Out-Null
-        # Other labs may run an mptcpd too: wait for the one in this namespace.
-        $deadline = [DateTime]::UtcNow.AddSeconds(10)
-        while ([DateTime]::UtcNow -lt $deadline -and -not (@(Invoke-LabNative ip 'netns', 'pids', $lab.Client) | Where-Object { (Get-Process -Id $_ -ErrorAction Ignore).ProcessName -eq 'mptcpd' })) { Start-Sleep -Milliseconds 100 }
-        $r = Invoke-LabDiagnosis $lab.Client @{ BusAddress = $bus.Address; DaemonConfigPath = $conf }
-        $hit = Get-Problem $r 'EndpointManagersConflict'
-        $hit.Count | Should -Be 1
-        $hit[0].Summary | Should -Match 'NetworkManager and mptcpd both manage MPTCP endpoints \(c1\)'
     }
 }
 

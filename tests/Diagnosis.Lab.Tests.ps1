@@ -1,8 +1,8 @@
 # The diagnosis against the real kernel: a healthy two-path lab yields no error and no warning; each
 # fault, injected through the real mechanism (sysctls, endpoints and limits, nft and iptables rules,
-# routing, a broken mptcpd configuration, plain-TCP programs, a D-Bus stand-in for systemd and
-# NetworkManager), makes its catalog id appear with the right evidence. Then Repair-MptcpConfiguration,
-# the shipped health-check suite, and the seed's iperf3 scenario end to end.
+# routing, a broken mptcpd configuration, plain-TCP programs), makes its catalog id appear with the right
+# evidence (systemd and NetworkManager: Containers.Lab.Tests.ps1). Then Repair-MptcpConfiguration, the shipped
+# health-check suite, and the seed's iperf3 scenario end to end.
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot 'Lab/MptcpLab.psm1') -Force
     $labSkip = [bool](Get-LabSkipReason)
@@ -17,10 +17,8 @@ BeforeDiscovery {
         @{ Id = 'EndpointAddressMissing'; Inject = { param($lab) Invoke-InNamespace $lab.Client ip '-6', 'addr', 'del', '2001:db8:2::2/64', 'dev', 'c1' }; Check = { param($f) $f.Evidence[0].Address | Should -Be '2001:db8:2::2' } }
         @{ Id = 'EndpointsExceedLimit'; Inject = { param($lab) Invoke-InNamespace $lab.Client ip 'mptcp', 'limits', 'set', 'subflows', '1' }; Check = { param($f) $f.Evidence[0].Subflows | Should -Be 1 } }
         @{ Id = 'UserspacePmWithoutDaemon'; Inject = { param($lab) Invoke-InNamespace $lab.Client sysctl '-qw', 'net.mptcp.pm_type=1' }; Check = { param($f) $f.Evidence[0].Running | Should -BeFalse; $f.Evidence[0].KernelPathManager | Should -Be 'userspace' } }
-        @{ Id = 'DaemonNotRunning'; Bus = @{ units = @{ 'mptcp.service' = @{ LoadState = 'loaded'; ActiveState = 'failed'; SubState = 'failed'; UnitFileState = 'enabled'; MainPID = 0; ExecMainStatus = 1; Result = 'exit-code' } } }; Check = { param($f) $f.Evidence[0].LastExitStatus | Should -Be 1; $f.Evidence[0].Source | Should -Be 'systemd' } }
         @{ Id = 'DaemonConfigInvalid'; Conf = "[core]`nlog=stderr`npath_manager=addr_adv"; Check = { param($f) $f.Evidence[0].Kind | Should -Be 'UnknownKey'; $f.Evidence[0].Line | Should -Be 3 } }
         @{ Id = 'DaemonPluginMissing'; Conf = "[core]`nlog=stderr`nplugin-dir=PLUGINS`npath-manager=nosuch"; Check = { param($f) $f.Evidence[0].Kind | Should -Be 'PluginMissing'; $f.Evidence[0].Line | Should -Be 4 } }
-        @{ Id = 'NetworkManagerMptcpDisabled'; Bus = @{ networkManager = @{ version = '1.42.4'; connections = @(@{ id = 'uplink-2'; uuid = 'b2'; type = '802-3-ethernet'; device = 'c1'; mptcpFlags = 1 }) } }; Check = { param($f) $f.Evidence[0].Devices | Should -Be 'c1' } }
         @{ Id = 'FirewallDropsMptcpOption'; Nft = "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"; Check = { param($f) $f.Evidence[0].Rule | Should -Be 'tcp option mptcp exists drop' } }
         @{ Id = 'FirewallStripsMptcpOption'; Inject = { param($lab) Invoke-InNamespace $lab.Client iptables '-t', 'mangle', '-A', 'OUTPUT', '-p', 'tcp', '-j', 'TCPOPTSTRIP', '--strip-options', '30' }; Check = { param($f) $f.Evidence[0].Source | Should -Be 'iptables'; $f.Evidence[0].Chain | Should -Be 'OUTPUT' } }
         @{ Id = 'FirewallBlocksSubflowPath'; Port = 5201; Nft = "table inet mptl {`n chain input_filter {`n  type filter hook input priority 0; policy drop;`n  ct state established,related accept`n  iifname `"c0`" tcp dport 5201 accept`n }`n}"; Check = { param($f) $f.Evidence[0].Detail | Should -Match 'arrive on c1' } }
@@ -91,7 +89,6 @@ Describe 'Each fault, injected for real, gives its finding: <Id>' -Tag Lab -Skip
             $binds['/etc/sysctl.d'] = $dir
         }
         if ($Conf) { $c = Join-Path $work "$Id.conf"; Set-Content $c $Conf.Replace('PLUGINS', $pluginDir); $params.DaemonConfigPath = $c }
-        if ($Bus) { $params.BusAddress = (Start-LabDBus $lab -Scenario $Bus).Address }
         if ($Port) { $params.Port = $Port }
         if ($Probe) { $params.ComputerName = '203.0.113.2'; $params.Port = $Probe }
         if ($Capture) { $params.CaptureSeconds = $Capture }
@@ -169,17 +166,6 @@ Describe 'Repair-MptcpConfiguration' -Tag Lab -Skip:$labSkip {
         $del.Applied | Should -BeTrue
         $del.Command | Should -Match '^nft delete rule inet mptl output_filter handle \d+$'
         (Invoke-InNamespace $lab.Client nft 'list', 'ruleset') -join ' ' | Should -Not -Match 'mptcp exists drop'
-    }
-
-    It 'enables and starts mptcpd''s unit over D-Bus (the stand-in records it)' {
-        $bus = Start-LabDBus $lab -Scenario @{ units = @{ 'mptcp.service' = @{ LoadState = 'loaded'; ActiveState = 'inactive'; SubState = 'dead'; UnitFileState = 'disabled'; MainPID = 0; ExecMainStatus = 0; Result = 'success' } } }
-        Invoke-InNamespace $lab.Client sysctl '-qw', 'net.mptcp.pm_type=1' | Out-Null
-        $r = Invoke-LabCmdlet $lab.Client { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus | Where-Object Id -eq UserspacePmWithoutDaemon | Repair-MptcpConfiguration -BusAddress $bus -Confirm:$false } -ArgumentList $bus.Address
-        $r.Errors | Should -BeNullOrEmpty
-        $start = $r.Output | Where-Object Action -eq 'Enable and start unit'
-        $start.Before | Should -Be 'inactive/dead, disabled'
-        $start.After | Should -Be 'active/running, enabled'
-        $start.Undo | Should -Be 'systemctl disable --now mptcp.service'
     }
 }
 

@@ -223,10 +223,11 @@ Describe 'Daemon, NetworkManager, firewall and routing rules' {
 
 Describe 'Application, probe and capture rules' {
     BeforeAll {
-        function New-Outcome([hashtable] $Counters = @{}, [int] $ConnectErrno = 0, [bool] $IsMptcp = $false) {
+        function New-Outcome([hashtable] $Counters = @{}, [int] $ConnectErrno = 0, [bool] $IsMptcp = $false, [hashtable] $Socket = @{}) {
             $d = [Collections.Generic.Dictionary[string, long]]::new()
             foreach ($k in $Counters.Keys) { $d[$k] = $Counters[$k] }
-            [MptcpTools.Diagnosis.PeerProbe]::new('203.0.113.2', [MptcpTools.Kernel.ProbeOutcome]@{ RemoteAddress = [ipaddress]'203.0.113.2'; Port = 5201; ConnectErrno = $ConnectErrno; IsMptcp = $IsMptcp; CounterDeltas = $d })
+            $o = @{ RemoteAddress = [ipaddress]'203.0.113.2'; Port = 5201; ConnectErrno = $ConnectErrno; IsMptcp = $IsMptcp; CounterDeltas = $d } + $Socket
+            [MptcpTools.Diagnosis.PeerProbe]::new('203.0.113.2', [MptcpTools.Kernel.ProbeOutcome]$o)
         }
     }
 
@@ -237,13 +238,13 @@ Describe 'Application, probe and capture rules' {
         $hit[0].Evidence[0].ProcessId | Should -Be 7
     }
 
-    It '<Id> from a probe whose counters say <Reason>' -ForEach @(
-        @{ Id = 'PeerNotMptcpCapable'; Reason = 'fallback at the SYN-ACK'; Counters = @{ MPCapableSYNTX = 1; MPCapableFallbackSYNACK = 1 }; Errno = 0 }
-        @{ Id = 'MptcpSynDropped'; Reason = 'SYNs dropped'; Counters = @{ MPCapableSYNTX = 3; MPCapableSYNTXDrop = 2 }; Errno = 0 }
-        @{ Id = 'PeerUnreachable'; Reason = 'connection refused'; Counters = @{}; Errno = 111 }
-        @{ Id = 'FallbackAfterHandshake'; Reason = 'fallback after the handshake'; Counters = @{ MPCapableSYNACKRX = 1; DSSCorruptionFallback = 1 }; Errno = 0 }
+    It '<Id> from a probe whose own socket says <Reason>' -ForEach @(
+        @{ Id = 'PeerNotMptcpCapable'; Reason = 'fallback at the SYN-ACK'; Counters = @{ MPCapableSYNTX = 1; MPCapableFallbackSYNACK = 1 }; Errno = 0; Socket = @{ HandshakeRetransmits = 0; SynRetransBeforeFallback = 2 } }
+        @{ Id = 'MptcpSynDropped'; Reason = 'SYNs retransmitted up to the fallback'; Counters = @{ MPCapableSYNTX = 3; MPCapableSYNTXDrop = 2 }; Errno = 0; Socket = @{ HandshakeRetransmits = 2; SynRetransBeforeFallback = 2 } }
+        @{ Id = 'PeerUnreachable'; Reason = 'connection refused'; Counters = @{}; Errno = 111; Socket = @{} }
+        @{ Id = 'FallbackAfterHandshake'; Reason = 'MPTCP at connect, TCP later'; Counters = @{ MPCapableSYNACKRX = 1; DSSCorruptionFallback = 1 }; Errno = 0; Socket = @{ MptcpAtConnect = $true } }
     ) {
-        $f = Invoke-Rules @{ Probe = (New-Outcome $Counters $Errno) }
+        $f = Invoke-Rules @{ Probe = (New-Outcome $Counters $Errno -Socket $Socket) }
         (Get-Id $f $Id).Count | Should -Be 1
         (Get-Id $f $Id)[0].Evidence[0].FallbackReason | Should -Not -Be 'None'
     }
@@ -304,6 +305,8 @@ Describe 'Repair records' {
             [MptcpTools.Diagnosis.ReversePathFilterRepair]@{ FindingId = 'StrictReversePathFilter'; Interface = 'eth0.100'; Value = 2; Before = 1 }
             [MptcpTools.Diagnosis.NftablesRuleRepair]@{ FindingId = 'FirewallDropsMptcpOption'; Family = 'inet'; Table = 'f w'; Chain = 'out'; Handle = 12; Rule = 'tcp option mptcp exists drop'; Index = 3; RuleJson = '{"expr": [{"drop": null}]}' }
             [MptcpTools.Diagnosis.IptablesRuleRepair]@{ FindingId = 'FirewallStripsMptcpOption'; Source = 'ip6tables-legacy'; Table = 'mangle'; Chain = 'FORWARD'; Arguments = [string[]]@('-m', 'comment', '--comment', 'a "b"', '-j', 'TCPOPTSTRIP', '--strip-options', '30'); Position = 2 }
+            [MptcpTools.Diagnosis.NetworkManagerFlagsRepair]@{ FindingId = 'NoSubflowEndpoints'; Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Connection = "it's up"; Flags = 0x2a; Before = 0 }
+            [MptcpTools.Diagnosis.MptcpdAddressFlagsRepair]@{ FindingId = 'NoSubflowEndpoints'; Unit = 'mptcp.service'; AddressFlags = 'backup,subflow'; NotifyFlags = 'existing'; BeforeAddressFlags = 'backup' }
         )
     }
 
@@ -379,6 +382,63 @@ Describe 'Repair records' {
         $hit[0].Repair[0].Address | Should -Be '198.51.100.2'
         $hit[0].Repair[0].Command | Should -Be 'ip mptcp endpoint add 198.51.100.2 dev eth1 subflow'
         $hit[0].Remediation | Should -Match 'ip mptcp endpoint add 198.51.100.2 dev eth1 subflow'
+    }
+
+    It 'offers no hand-made endpoint on a device NetworkManager configures: its connection''s mptcp-flags instead' {
+        $candidates = [MptcpTools.Diagnosis.EndpointCandidate[]]@(
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'198.51.100.2', 'eth1', 'eth0', 'eth1')
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'203.0.113.9', 'eth2', 'eth0', 'eth2')
+            [MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'192.0.2.9', 'eth3', 'eth0', 'eth3'))
+        $uplink = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'uplink 2'; Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Devices = [string[]]@('eth1'); RawFlags = 0x40
+            Addresses = [MptcpTools.Host.NetworkManagerAddress[]]@([MptcpTools.Host.NetworkManagerAddress]@{ Device = 'eth1'; Address = [ipaddress]'198.51.100.2'; PrefixLength = 24 }) }
+        $off = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'off'; Uuid = 'e03f32f1-20b9-410a-bca6-0b74a394d8fd'; Devices = [string[]]@('eth2'); RawFlags = 1 }
+        $external = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'eth3'; Uuid = '1e5a074c-ce75-47ad-ae8c-41c72705eb62'; Devices = [string[]]@('eth3'); External = $true }
+        $hit = Get-Id (Invoke-Rules @{ Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(); EndpointCandidates = $candidates
+                NetworkManager = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@($uplink, $off, $external) }) 'NoSubflowEndpoints'
+        $hit[0].Repair.Kind | Should -Be @('SetNetworkManagerMptcpFlags', 'AddEndpoint')
+        $nm = $hit[0].Repair[0]
+        $nm.Uuid | Should -Be $uplink.Uuid
+        $nm.Flags | Should -Be 0x6a   # backup kept; enabled, subflow, also-without-default-route (eth1 has no default route)
+        $nm.Before | Should -Be 0x40
+        $nm.Command | Should -Be "nmcli connection modify $($uplink.Uuid) connection.mptcp-flags enabled,also-without-default-route,subflow,backup; nmcli connection up $($uplink.Uuid)"
+        $nm.Undo | Should -Be "nmcli connection modify $($uplink.Uuid) connection.mptcp-flags backup; nmcli connection up $($uplink.Uuid)"
+        $nm.SafeToAutomate | Should -BeFalse
+        $hit[0].Repair[1].Address | Should -Be '192.0.2.9' -Because 'an external connection is not NetworkManager''s to configure; a disabled one is left to NetworkManagerMptcpDisabled'
+    }
+
+    It 'proposes mptcpd''s addr-flags where mptcpd (under systemd, in-kernel path manager) makes the endpoints, not hand-made ones' {
+        $candidates = [MptcpTools.Diagnosis.EndpointCandidate[]]@([MptcpTools.Diagnosis.EndpointCandidate]::new([ipaddress]'198.51.100.2', 'eth1', 'eth0', 'eth1'))
+        $d = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Running = $true; Source = 'systemd'; UnitName = 'mptcp.service'; ActiveState = 'active'; SubState = 'running'
+            PathManagerPlugin = 'addr_adv'; AddressFlags = [string[]]@('fullmesh', 'signal'); NotifyFlags = [string[]]@('skip_loopback') }
+        $hit = Get-Id (Invoke-Rules @{ Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(New-Endpoint '198.51.100.2' 'None'); EndpointCandidates = $candidates; Daemon = $d }) 'NoSubflowEndpoints'
+        @($hit[0].Repair.Kind) | Should -Be @('SetMptcpdAddressFlags')
+        $hit[0].Repair[0].AddressFlags | Should -Be 'signal,subflow' -Because 'fullmesh and signal exclude each other'
+        $hit[0].Repair[0].NotifyFlags | Should -Be 'skip_loopback,existing,skip_link_local'
+        $hit[0].Repair[0].Unit | Should -Be 'mptcp.service'
+        $hit[0].Repair[0].SafeToAutomate | Should -BeFalse
+        $plain = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Running = $true; Source = 'process table'; PathManagerPlugin = 'addr_adv' }
+        @((Get-Id (Invoke-Rules @{ Endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(); EndpointCandidates = $candidates; Daemon = $plain }) 'NoSubflowEndpoints')[0].Repair.Kind) |
+            Should -Be @('AddEndpoint') -Because 'without systemd there is no unit to restart'
+    }
+
+    It 'enables a connection whose mptcp-flags disable MPTCP through NetworkManager, and only an active one' {
+        $on = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'up2'; Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Devices = [string[]]@('eth1'); RawFlags = 1 }
+        $inactive = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'spare'; Uuid = 'e03f32f1-20b9-410a-bca6-0b74a394d8fd'; Active = $false; RawFlags = 1 }
+        $hit = Get-Id (Invoke-Rules @{ NetworkManager = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@($on, $inactive) }) 'NetworkManagerMptcpDisabled'
+        $hit.Count | Should -Be 1
+        $hit[0].Repair[0].Kind | Should -Be 'SetNetworkManagerMptcpFlags'
+        $hit[0].Repair[0].Flags | Should -Be 0x22
+        $hit[0].Remediation | Should -Be $hit[0].Repair[0].Command
+    }
+
+    It 'puts the unit''s last journal lines in DaemonNotRunning''s detail' {
+        $journal = [MptcpTools.Host.JournalEntry[]]@(
+            [MptcpTools.Host.JournalEntry]@{ Message = 'Unable to load path manager plugins.' }
+            [MptcpTools.Host.JournalEntry]@{ Message = 'mptcp.service: Main process exited, code=exited, status=1/FAILURE' })
+        $d = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Source = 'systemd'; UnitName = 'mptcp.service'; UnitFileState = 'enabled'; ActiveState = 'failed'; LastExitStatus = 1; Journal = $journal }
+        $hit = Get-Id (Invoke-Rules @{ Daemon = $d }) 'DaemonNotRunning'
+        $hit[0].Summary | Should -Match 'exit status 1'
+        $hit[0].Detail | Should -Match 'Its journal ends: Unable to load path manager plugins\. \| mptcp\.service: Main process exited'
     }
 }
 
@@ -579,9 +639,21 @@ Describe 'The causes people hit (issue 12)' {
         $nm = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@([MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'wired'; Devices = [string[]]@('eth1'); RawFlags = 0 })
         $d = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Running = $true; Source = 'systemd'; UnitName = 'mptcp.service'; ActiveState = 'active'; SubState = 'running'; PathManagerPlugin = 'addr_adv' }
         $hit = (Get-Any (Invoke-Rules @{ NetworkManager = $nm; Daemon = $d }) 'EndpointManagersConflict')[0]
+        $hit.Severity | Should -Be 'Information'   # nothing shows the race was lost yet
         $hit.Remediation | Should -Match 'systemctl disable --now mptcp.service'
         $hit.Remediation | Should -Match 'nmcli connection modify wired connection.mptcp-flags disabled'
         $sspi = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Running = $true; Source = 'systemd'; PathManagerPlugin = 'sspi' }
         (Get-Any (Invoke-Rules @{ NetworkManager = $nm; Daemon = $sspi }) 'EndpointManagersConflict').Count | Should -Be 0
+    }
+
+    It 'EndpointManagersConflict is a Warning when an address on NetworkManager''s device has an endpoint it did not make' {
+        $address = [MptcpTools.Host.NetworkManagerAddress]@{ Device = 'eth1'; Address = [ipaddress]'198.51.100.2'; DefaultRoute = $true }
+        $nm = [MptcpTools.Host.NetworkManagerMptcpSetting[]]@([MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'wired'; Devices = [string[]]@('eth1'); RawFlags = 0x22; Addresses = @($address) })
+        $d = [MptcpTools.Host.MptcpDaemonStatus]@{ Installed = $true; Running = $true; Source = 'systemd'; UnitName = 'mptcp.service'; ActiveState = 'active'; SubState = 'running'; PathManagerPlugin = 'addr_adv' }
+        (Get-Any (Invoke-Rules @{ NetworkManager = $nm; Daemon = $d }) 'EndpointManagersConflict')[0].Severity | Should -Be 'Information'
+        $mptcpds = [MptcpTools.Kernel.MptcpEndpoint[]]@(New-Endpoint '198.51.100.2' 'None')
+        $hit = (Get-Any (Invoke-Rules @{ NetworkManager = $nm; Daemon = $d; Endpoints = $mptcpds }) 'EndpointManagersConflict')[0]
+        $hit.Severity | Should -Be 'Warning'
+        $hit.Summary | Should -Match '198\.51\.100\.2 on eth1 has an endpoint NetworkManager did not make'
     }
 }

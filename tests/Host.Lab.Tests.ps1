@@ -1,7 +1,7 @@
 # Host configuration against real parts: a real mptcpd in lab namespaces (its configuration bind-mounted
 # over /etc/mptcpd/mptcpd.conf in a private mount namespace), real nftables and iptables rules, real
-# routing, and, for systemd and NetworkManager, a D-Bus STAND-IN on a private dbus-daemon (systemd cannot
-# run as PID 1 here; the stand-in answers the same interfaces, and the README says so).
+# routing, and, for D-Bus failures only, a D-Bus STAND-IN on a private dbus-daemon. Real systemd and
+# NetworkManager are in Containers.Lab.Tests.ps1.
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot 'Lab/MptcpLab.psm1') -Force
     $labSkip = [bool](Get-LabSkipReason)
@@ -95,61 +95,54 @@ Describe 'Userspace path manager with and without mptcpd' -Tag Lab -Skip:$labSki
     }
 }
 
-Describe 'systemd and NetworkManager through a D-Bus stand-in (not the real daemons) on a private dbus-daemon' -Tag Lab -Skip:$labSkip {
+# Real systemd and NetworkManager are tested in booted containers (Containers.Lab.Tests.ps1). The stand-in
+# remains for what they cannot be made to do on demand: answer with a D-Bus error, or leave the bus mid-call.
+Describe 'D-Bus failures, through a D-Bus stand-in (not the real daemons) on a private dbus-daemon' -Tag Lab -Skip:$labSkip {
     BeforeAll {
         $lab = New-MptcpLab -NoEndpoints
         $address = (Start-LabDBus $lab).Address
         function Start-StandIn([hashtable] $Scenario) { (Start-LabDBus $lab -Scenario $Scenario).StandIn }
+        $unit = @{ LoadState = 'loaded'; ActiveState = 'failed'; SubState = 'failed'; UnitFileState = 'enabled'; MainPID = 0; ExecMainStatus = 1; Result = 'exit-code' }
     }
     AfterAll { Remove-MptcpLab $lab }
 
-    It 'reads the unit''s states, PID, exit status and state change time from systemd''s interfaces' {
-        $p = Start-StandIn @{ units = @{ 'mptcp.service' = @{ LoadState = 'loaded'; ActiveState = 'active'; SubState = 'running'; UnitFileState = 'enabled'; MainPID = 4242; ExecMainStatus = 0; Result = 'success'; StateChangeTimestamp = 1764150000000000 } } }
+    It 'systemd refusing the unit''s properties (AccessDenied): the process table answers, and the note says why' {
+        $p = Start-StandIn @{ units = @{ 'mptcp.service' = $unit }; errors = @{ GetAll = 'org.freedesktop.DBus.Error.AccessDenied' } }
         try {
             $r = Invoke-LabCmdlet $lab.Client { Get-MptcpDaemonStatus -BusAddress $args[0] } -ArgumentList $address
-            $s = $r.Output[0]
-            $s.Source | Should -Be 'systemd'
-            $s.UnitName | Should -Be 'mptcp.service'
-            $s.Running | Should -BeTrue
-            $s.UnitFileState | Should -Be 'enabled'
-            $s.MainPid | Should -Be 4242
-            $s.StateChangedAt | Should -Be ([DateTime]::UnixEpoch.AddSeconds(1764150000))
-        }
-        finally { $p.Kill() }
-    }
-
-    It 'finds the unit under its other name, mptcpd.service, and a failed one''s exit status' {
-        $p = Start-StandIn @{ units = @{ 'mptcpd.service' = @{ LoadState = 'loaded'; ActiveState = 'failed'; SubState = 'failed'; UnitFileState = 'enabled'; MainPID = 0; ExecMainStatus = 1; Result = 'exit-code' } } }
-        try {
-            $s = (Invoke-LabCmdlet $lab.Client { Get-MptcpDaemonStatus -BusAddress $args[0] } -ArgumentList $address).Output[0]
-            $s.UnitName | Should -Be 'mptcpd.service'
-            $s.Running | Should -BeFalse
-            $s.ActiveState | Should -Be 'failed'
-            $s.LastExitStatus | Should -Be 1
-            $s.Result | Should -Be 'exit-code'
-            $s.MainPid | Should -BeNullOrEmpty
-        }
-        finally { $p.Kill() }
-    }
-
-    It 'reads each active connection''s device and mptcp-flags from NetworkManager''s interfaces' {
-        $p = Start-StandIn @{ networkManager = @{ version = '1.42.4'; connections = @(
-                    @{ id = 'uplink-1'; uuid = 'a1'; type = '802-3-ethernet'; device = 'c0'; mptcpFlags = 0 }
-                    @{ id = 'uplink-2'; uuid = 'a2'; type = '802-3-ethernet'; device = 'c1'; mptcpFlags = 1 }
-                    @{ id = 'uplink-3'; uuid = 'a3'; type = 'wifi'; device = 'wl0'; mptcpFlags = 0x32 }) } }
-        try {
-            $r = Invoke-LabCmdlet $lab.Client { Get-MptcpNetworkManagerSetting -BusAddress $args[0] } -ArgumentList $address
             $r.Errors | Should -BeNullOrEmpty
-            $r.Output.Count | Should -Be 3
-            $r.Output[0].NetworkManagerVersion | Should -Be '1.42.4'
-            ($r.Output | Where-Object Connection -eq 'uplink-1').ManagesEndpoints | Should -BeTrue
-            ($r.Output | Where-Object Connection -eq 'uplink-2').ManagesEndpoints | Should -BeFalse
-            ($r.Output | Where-Object Connection -eq 'uplink-2').Meaning | Should -Be 'disabled'
-            ($r.Output | Where-Object Connection -eq 'uplink-3').Meaning | Should -Be 'enabled, signal, subflow'
-            ($r.Output | Where-Object Connection -eq 'uplink-3').Devices | Should -Be 'wl0'
-            (Invoke-LabCmdlet $lab.Client { Get-MptcpNetworkManagerSetting -BusAddress $args[0] -Interface c1 } -ArgumentList $address).Output.Connection | Should -Be 'uplink-2'
+            $r.Output[0].Source | Should -Be 'process table'
+            $r.Output[0].Note | Should -Match 'refused by the stand-in'
         }
-        finally { $p.Kill() }
+        finally { if (-not $p.HasExited) { $p.Kill() } }
+    }
+
+    It 'systemd refusing StartUnit: the repair is a RepairFailed error on the record, not a crash' {
+        $p = Start-StandIn @{ units = @{ 'mptcp.service' = $unit }; errors = @{ StartUnit = 'org.freedesktop.systemd1.UnitMasked' } }
+        try {
+            $r = Invoke-LabCmdlet $lab.Client {
+                $repair = [MptcpTools.Diagnosis.UnitRepair]@{ FindingId = 'DaemonNotRunning'; Unit = 'mptcp.service' }
+                [pscustomobject]@{ Repair = @($repair) } | Repair-MptcpConfiguration -BusAddress $args[0] -Confirm:$false
+            } -ArgumentList $address
+            $r.Output | Should -BeNullOrEmpty
+            $r.Errors.Count | Should -Be 1
+            $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'RepairFailed,*'
+            $r.Errors[0].Category | Should -Be 'ResourceUnavailable'
+            $r.Errors[0].Message | Should -Match 'refused by the stand-in'
+        }
+        finally { if (-not $p.HasExited) { $p.Kill() } }
+    }
+
+    It 'NetworkManager leaving the bus in the middle of a call: an empty result and a verbose note, not a crash' {
+        $p = Start-StandIn @{ networkManager = @{ version = '1.42.4'; connections = @(@{ id = 'uplink-1'; uuid = 'a1'; type = '802-3-ethernet'; device = 'c0'; mptcpFlags = 0 }) }; dropOn = 'GetSettings' }
+        try {
+            $r = Invoke-LabCmdlet $lab.Client { Get-MptcpNetworkManagerSetting -BusAddress $args[0] -Verbose 4>&1 | ForEach-Object { "$_" } } -ArgumentList $address
+            $r.Errors | Should -BeNullOrEmpty
+            @($r.Output).Count | Should -Be 1   # the verbose note, and no setting
+            $r.Output[0] | Should -Match 'NetworkManager'
+            $p.WaitForExit(5000) | Should -BeTrue -Because 'the stand-in left the bus'
+        }
+        finally { if (-not $p.HasExited) { $p.Kill() } }
     }
 
     It 'gives an empty result and a verbose note when NetworkManager is not on the bus, and asks the process table when systemd is not' {

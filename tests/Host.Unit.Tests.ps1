@@ -96,6 +96,132 @@ Describe 'NetworkManager mptcp-flags' {
     }
 }
 
+Describe 'Writing mptcpd''s [core] keys' {
+    It 'replaces the keys it sets, adds the missing ones after [core], and keeps every other line and the file''s mode' {
+        $file = Join-Path $TestDrive 'mptcpd.conf'
+        Set-Content $file "# Debian's file`n[core]`nlog=stderr`naddr-flags = signal`npath-manager=addr_adv`n[other]`naddr-flags=x" -NoNewline
+        & chmod 640 $file
+        $keys = [Collections.Generic.Dictionary[string, string]]::new()
+        $keys['addr-flags'] = 'subflow'; $keys['notify-flags'] = 'existing'
+        $before = [MptcpTools.Host.MptcpdConfig]::WriteCoreKeys($file, $keys)
+        $before | Should -BeLike "# Debian's file*"
+        Get-Content $file | Should -Be @("# Debian's file", '[core]', 'notify-flags=existing', 'log=stderr', 'addr-flags=subflow', 'path-manager=addr_adv', '[other]', 'addr-flags=x')
+        "$(& stat -c %a $file)" | Should -Be '640'
+        $c = [MptcpTools.Host.MptcpdConfig]::Read($file)
+        $c.AddressFlags | Should -Be 'subflow'
+        $c.NotifyFlagList | Should -Be 'existing'
+    }
+}
+
+Describe 'The journal of a unit, from journalctl''s JSON' {
+    It 'reads the lines of a real failed mptcp.service (Debian 12) as journalctl printed them, with time, writer and PID' {
+        $r = [MptcpTools.Host.Journal]::Parse((Get-Content (Join-Path $fixtures 'journal-mptcp-failed.json') -Raw))
+        $r.Item2 | Should -BeNullOrEmpty
+        $entries = $r.Item1
+        # The same moment as `journalctl -o short-unix`: "SECONDS.MICROS host WRITER[PID]: MESSAGE".
+        $text = @(Get-Content (Join-Path $fixtures 'journal-mptcp-failed.txt'))
+        $entries.Count | Should -Be $text.Count
+        for ($i = 0; $i -lt $text.Count; $i++) {
+            $text[$i] -match '^(\d+)\.(\d{6}) \S+ ([^\[]+)\[(\d+)\]: (.*)$' | Should -BeTrue
+            $entries[$i].Time | Should -Be ([DateTime]::UnixEpoch.AddSeconds([long]$Matches[1]).AddTicks([long]$Matches[2] * 10))
+            $entries[$i].Identifier | Should -Be $Matches[3]
+            $entries[$i].ProcessId | Should -Be ([int]$Matches[4])
+            $entries[$i].Message | Should -Be $Matches[5]
+        }
+        $entries[6].Priority | Should -Be 3   # mptcpd's error
+    }
+
+    It 'decodes a message the journal exports as bytes, and leaves out (and counts) a line that is not an object' {
+        $json = '{"MESSAGE":[104,105,255],"_PID":"7","PRIORITY":"9"}' + "`n" + 'garbage' + "`n" + '[1,2]' + "`n" + '{"MESSAGE":null,"__REALTIME_TIMESTAMP":"x"}'
+        $r = [MptcpTools.Host.Journal]::Parse($json)
+        $r.Item1.Count | Should -Be 2
+        $r.Item1[0].Message | Should -Be "hi$([char]0xFFFD)"
+        $r.Item1[0].Priority | Should -BeNullOrEmpty   # not a syslog priority
+        $r.Item1[1].Message | Should -Be ''
+        $r.Item1[1].Time | Should -BeNullOrEmpty
+        $r.Item2 | Should -Match '^2 journal line'
+    }
+
+    It 'refuses a unit name that is not one, without running journalctl' {
+        [MptcpTools.Host.Journal]::ReadUnit('--since=x', 5).Item2 | Should -Match 'is not a unit name'
+        [MptcpTools.Host.Journal]::ReadUnit('a b', 5).Item2 | Should -Match 'is not a unit name'
+    }
+}
+
+Describe 'NetworkManager''s global default of mptcp-flags, from its configuration files' {
+    BeforeAll {
+        function New-Tree([hashtable] $Files) {
+            $root = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
+            foreach ($k in $Files.Keys) { $f = Join-Path $root $k; New-Item -ItemType Directory -Path (Split-Path $f) -Force | Out-Null; Set-Content $f $Files[$k] }
+            $root
+        }
+    }
+
+    It 'takes <Case>' -ForEach @(
+        @{ Case = 'nothing when no file sets it'; Files = @{ 'etc/NetworkManager/NetworkManager.conf' = "[main]`nplugins=keyfile" }; Flags = $null; Source = $null }
+        @{ Case = 'NetworkManager.conf''s [connection] value'; Files = @{ 'etc/NetworkManager/NetworkManager.conf' = "[main]`n[connection]`nconnection.mptcp-flags=0x22" }; Flags = 0x22; Source = 'NetworkManager.conf:3' }
+        @{ Case = 'a conf.d file over NetworkManager.conf, and /etc over /usr/lib for the same name'; Files = @{
+                'etc/NetworkManager/NetworkManager.conf' = "[connection]`nconnection.mptcp-flags=0x22"
+                'usr/lib/NetworkManager/conf.d/20-mptcp.conf' = "[connection-mptcp]`nconnection.mptcp-flags=0x12"
+                'etc/NetworkManager/conf.d/20-mptcp.conf' = "# local`n[connection-mptcp]`nconnection.mptcp-flags=34" }; Flags = 34; Source = 'etc/NetworkManager/conf.d/20-mptcp.conf:3' }
+        @{ Case = 'not a section for some devices only (match-device)'; Files = @{ 'etc/NetworkManager/conf.d/10-wifi.conf' = "[connection-wifi]`nmatch-device=type:wifi`nconnection.mptcp-flags=1" }; Flags = $null; Source = $null }
+        @{ Case = 'no flags from a value that is not a number'; Files = @{ 'etc/NetworkManager/conf.d/10-x.conf' = "[connection]`nconnection.mptcp-flags=enabled,subflow" }; Flags = $null; Source = '10-x.conf:2' }
+    ) {
+        $r = [MptcpTools.Host.NetworkManagerConfig]::ReadMptcpFlags((New-Tree $Files))
+        $r.Item1 | Should -Be $Flags
+        if ($Source) { $r.Item2 | Should -BeLike "*$Source" } else { $r.Item2 | Should -BeNullOrEmpty }
+    }
+}
+
+Describe 'Which endpoints NetworkManager made, and why an address has none' {
+    BeforeAll {
+        function New-Address([string] $Device, [string] $Address, [bool] $DefaultRoute) {
+            [MptcpTools.Host.NetworkManagerAddress]@{ Device = $Device; Address = [ipaddress]$Address; PrefixLength = 24; DefaultRoute = $DefaultRoute }
+        }
+        $endpoints = [MptcpTools.Kernel.MptcpEndpoint[]]@(
+            [MptcpTools.Kernel.MptcpEndpoint]::new(1, [ipaddress]'192.0.2.50', 0, 2, 3, 'nm0')
+            [MptcpTools.Kernel.MptcpEndpoint]::new(2, [ipaddress]'192.0.2.51', 0, 0, 3, 'nm0'))
+    }
+
+    It 'says <Address> on <Device> with mptcp-flags <Flags>: <Expect>' -ForEach @(
+        @{ Device = 'nm0'; Address = '192.0.2.50'; Flags = 0; Route = $true; Sysctl = $true; Expect = 'endpoint 1, NetworkManager''s'; Id = 1; Ours = $true }
+        @{ Device = 'nm0'; Address = '192.0.2.51'; Flags = 0; Route = $true; Sysctl = $true; Expect = 'endpoint 2, another tool''s (no flags)'; Id = 2; Ours = $false }
+        @{ Device = 'nm1'; Address = '198.51.100.50'; Flags = 0; Route = $false; Sysctl = $true; Expect = 'no default route'; Reason = 'nm1 has no IPv4 default route*also-without-default-route*' }
+        @{ Device = 'nm1'; Address = '198.51.100.50'; Flags = 0x2a; Route = $false; Sysctl = $true; Expect = 'missing though it should not be'; Reason = 'NetworkManager should have made one*' }
+        @{ Device = 'nm1'; Address = '2001:db8::5'; Flags = 0x22; Route = $false; Sysctl = $true; Expect = 'no IPv6 default route'; Reason = 'nm1 has no IPv6 default route*' }
+        @{ Device = 'nm1'; Address = 'fe80::1'; Flags = 0x2a; Route = $true; Sysctl = $true; Expect = 'link-local'; Reason = '*link-local*' }
+        @{ Device = 'nm2'; Address = '203.0.113.50'; Flags = 1; Route = $true; Sysctl = $true; Expect = 'disabled'; Reason = 'mptcp-flags=disabled.' }
+        @{ Device = 'nm2'; Address = '203.0.113.50'; Flags = 0x22; Route = $true; Sysctl = $false; Expect = 'sysctl off'; Reason = 'net.mptcp.enabled is 0*' }
+    ) {
+        $s = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'c'; Devices = [string[]]@($Device); RawFlags = $Flags
+            Addresses = [MptcpTools.Host.NetworkManagerAddress[]]@(New-Address $Device $Address $Route) }
+        $e = [MptcpTools.Diagnosis.NetworkManagerJudge]::Assess($s, $Sysctl, $endpoints).Endpoints
+        $e.Count | Should -Be 1
+        if ($Id) {
+            $e[0].EndpointId | Should -Be $Id
+            $e[0].ByNetworkManager | Should -Be $Ours
+        }
+        else {
+            $e[0].EndpointId | Should -BeNullOrEmpty
+            $e[0].Reason | Should -BeLike $Reason
+        }
+    }
+
+    It 'gives the endpoint flags NetworkManager sets: signal, subflow, backup and fullmesh, one kernel bit each' {
+        [MptcpTools.Diagnosis.NetworkManagerJudge]::EndpointFlagsOf(0x22) | Should -Be 'Subflow'
+        [MptcpTools.Diagnosis.NetworkManagerJudge]::EndpointFlagsOf(0x52) | Should -Be 'Signal, Backup'
+        [MptcpTools.Diagnosis.NetworkManagerJudge]::EndpointFlagsOf(0x2) | Should -Be 'None'
+    }
+
+    It 'uses the global default when the connection''s flags are 0, and says so' {
+        $s = [MptcpTools.Host.NetworkManagerMptcpSetting]@{ Connection = 'c'; RawFlags = 0; GlobalDefaultFlags = 1; GlobalDefaultSource = '/etc/NetworkManager/conf.d/x.conf:2' }
+        $r = [MptcpTools.Diagnosis.NetworkManagerJudge]::Assess($s, $true)
+        $r.ManagesEndpoints | Should -BeFalse
+        $r.Detail | Should -Match 'global default \(/etc/NetworkManager/conf.d/x.conf:2: mptcp-flags disabled\)'
+        $r.EffectiveFlags | Should -Be 1
+    }
+}
+
 Describe 'Firewall rules from real nft output' {
     BeforeAll {
         $json = Get-Content -Raw (Join-Path $fixtures 'nft-ruleset.json')

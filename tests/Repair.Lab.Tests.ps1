@@ -149,6 +149,11 @@ Describe 'Forged findings and records change nothing' -Tag Lab -Skip:$labSkip {
         @{ Case = 'a unit that is not mptcpd''s'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.UnitRepair]@{ Unit = 'ssh.service' } } }
         @{ Case = 'an endpoint with flags the diagnosis never proposes'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.EndpointRepair]@{ Address = '198.51.100.2'; Interface = 'c1'; Flags = 'Subflow, Fullmesh' } } }
         @{ Case = 'loosening the loopback interface'; ErrorId = 'RepairTargetNotFound'; Record = { [MptcpTools.Diagnosis.ReversePathFilterRepair]@{ Interface = 'lo'; Value = 2 } } }
+        @{ Case = 'a NetworkManager connection named by something other than a UUID'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.NetworkManagerFlagsRepair]@{ Uuid = 'up1; nmcli connection delete up0'; Flags = 0x22 } } }
+        @{ Case = 'NetworkManager flags it does not have'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.NetworkManagerFlagsRepair]@{ Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Flags = 0x1022 } } }
+        @{ Case = 'an mptcpd configuration other than the one its unit reads'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.MptcpdAddressFlagsRepair]@{ File = '/etc/shadow'; Unit = 'mptcp.service'; AddressFlags = 'subflow'; NotifyFlags = 'existing' } } }
+        @{ Case = 'mptcpd addr-flags it does not know'; ErrorId = 'RepairRefused'; Record = { [MptcpTools.Diagnosis.MptcpdAddressFlagsRepair]@{ Unit = 'mptcp.service'; AddressFlags = "subflow`nload-plugins=evil"; NotifyFlags = 'existing' } } }
+        @{ Case = 'a NetworkManager change where no NetworkManager answers'; ErrorId = 'RepairFailed'; Record = { [MptcpTools.Diagnosis.NetworkManagerFlagsRepair]@{ Uuid = '5c829c64-cfc0-427a-8bc5-efb625c4f037'; Flags = 0x22 } } }
     ) {
         $before = @{ Nft = (Get-NftRules $lab.Client); Forward = (Invoke-InNamespace $lab.Client sysctl '-n', 'net.ipv4.ip_forward'); Endpoints = (Invoke-InNamespace $lab.Client ip 'mptcp', 'endpoint', 'show') -join ' '; Lo = (Invoke-InNamespace $lab.Client cat '/proc/sys/net/ipv4/conf/lo/rp_filter') }
         $r = Invoke-LabCmdlet $lab.Client {

@@ -18,7 +18,10 @@ $needed = [ordered]@{
     mptcpize   = { [bool](Get-Command mptcpize -CommandType Application -ErrorAction Ignore) }
     dbus       = { [bool](Get-Command dbus-daemon -CommandType Application -ErrorAction Ignore) }
     iperf3     = { [bool](Get-Command iperf3 -CommandType Application -ErrorAction Ignore) }
-    'util-linux' = { [bool](Get-Command setpriv -CommandType Application -ErrorAction Ignore) }
+    'util-linux' = { -not ('setpriv', 'nsenter' | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) }) }
+    # The container lab: Debian roots made with debootstrap, booted with systemd-nspawn.
+    debootstrap = { [bool](Get-Command debootstrap -CommandType Application -ErrorAction Ignore) }
+    'systemd-container' = { [bool](Get-Command systemd-nspawn -CommandType Application -ErrorAction Ignore) }
 }
 
 # The diagnosis only reads the host: it gets the libraries and read-only tools the module reads through,

@@ -276,27 +276,17 @@ function Start-LabDBus {
 
 <#
 .SYNOPSIS
-    Runs a script block in a fresh pwsh inside a namespace, with the built module imported, and returns
-    its output and its errors. Objects come back as property bags (enums by name, the original type name
-    first in PSTypeNames); errors as FullyQualifiedErrorId, Category, TargetObject, Message, ErrorDetails
-    and RecommendedAction.
-.PARAMETER DropCapability
-    Capabilities to remove (bounding and inheritable sets) before pwsh starts, such as net_admin.
+    The pwsh script Invoke-LabCmdlet runs (and the container lab's Invoke-ContainerCmdlet): it imports the
+    module from ModulePath, runs the script block with the arguments serialized in ArgsFile, and writes its
+    objects (property bags, enums by name) and errors to ResultFile. Paths are as the running pwsh sees them.
 #>
-function Invoke-LabCmdlet {
-    param([Parameter(Mandatory)] [string] $Namespace, [Parameter(Mandatory)] [scriptblock] $ScriptBlock,
-        [object[]] $ArgumentList = @(), [string[]] $DropCapability = @(),
-        # Paths to bind over others for this call only, in a private mount namespace: @{ '/etc/sysctl.d' = $dir }
-        [hashtable] $BindMount = @{})
-    $work = Join-Path ([System.IO.Path]::GetTempPath()) "mptl-call-$([guid]::NewGuid().ToString('n'))"
-    New-Item -ItemType Directory -Path $work | Out-Null
-    try {
-        $argsFile = Join-Path $work 'args.xml'; $resultFile = Join-Path $work 'result.xml'
-        [System.Management.Automation.PSSerializer]::Serialize($ArgumentList, 5) | Set-Content -LiteralPath $argsFile
-        $script = @"
+function New-LabCmdletScript {
+    param([Parameter(Mandatory)] [string] $ModulePath, [Parameter(Mandatory)] [string] $ArgsFile,
+        [Parameter(Mandatory)] [string] $ResultFile, [Parameter(Mandatory)] [scriptblock] $ScriptBlock)
+    @"
 `$ErrorActionPreference = 'Continue'
-Import-Module '$(Get-LabModulePath)'
-`$__args = [System.Management.Automation.PSSerializer]::Deserialize((Get-Content -LiteralPath '$argsFile' -Raw))
+Import-Module '$ModulePath'
+`$__args = [System.Management.Automation.PSSerializer]::Deserialize((Get-Content -LiteralPath '$ArgsFile' -Raw))
 `$__out = [System.Collections.Generic.List[object]]::new()
 `$__err = [System.Collections.Generic.List[object]]::new()
 # Serialisation turns enums into bare numbers and ErrorRecords into shells; carry names instead.
@@ -332,8 +322,30 @@ try {
 }
 catch { `$__err.Add((ConvertTo-LabError `$_)) }
 [System.Management.Automation.PSSerializer]::Serialize([pscustomobject]@{ Output = `$__out.ToArray(); Errors = `$__err.ToArray() }, 10) |
-    Set-Content -LiteralPath '$resultFile'
+    Set-Content -LiteralPath '$ResultFile'
 "@
+}
+
+<#
+.SYNOPSIS
+    Runs a script block in a fresh pwsh inside a namespace, with the built module imported, and returns
+    its output and its errors. Objects come back as property bags (enums by name, the original type name
+    first in PSTypeNames); errors as FullyQualifiedErrorId, Category, TargetObject, Message, ErrorDetails
+    and RecommendedAction.
+.PARAMETER DropCapability
+    Capabilities to remove (bounding and inheritable sets) before pwsh starts, such as net_admin.
+#>
+function Invoke-LabCmdlet {
+    param([Parameter(Mandatory)] [string] $Namespace, [Parameter(Mandatory)] [scriptblock] $ScriptBlock,
+        [object[]] $ArgumentList = @(), [string[]] $DropCapability = @(),
+        # Paths to bind over others for this call only, in a private mount namespace: @{ '/etc/sysctl.d' = $dir }
+        [hashtable] $BindMount = @{})
+    $work = Join-Path ([System.IO.Path]::GetTempPath()) "mptl-call-$([guid]::NewGuid().ToString('n'))"
+    New-Item -ItemType Directory -Path $work | Out-Null
+    try {
+        $argsFile = Join-Path $work 'args.xml'; $resultFile = Join-Path $work 'result.xml'
+        [System.Management.Automation.PSSerializer]::Serialize($ArgumentList, 5) | Set-Content -LiteralPath $argsFile
+        $script = New-LabCmdletScript -ModulePath (Get-LabModulePath) -ArgsFile $argsFile -ResultFile $resultFile -ScriptBlock $ScriptBlock
         $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($script))
         $pwsh = [Environment]::ProcessPath
         $pwshArgs = @()
@@ -362,4 +374,5 @@ $ExecutionContext.SessionState.Module.OnRemove = { foreach ($lab in @($script:La
 Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action { foreach ($lab in @($script:Labs)) { Remove-MptcpLab $lab } } | Out-Null
 
 Export-ModuleMember -Function Get-LabSkipReason, New-MptcpLab, Remove-MptcpLab, Start-LabPeer, Invoke-LabCmdlet,
-    Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath, Get-LabPeerPath, Start-LabProcess, Start-LabDBus
+    Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath, Get-LabPeerPath, Start-LabProcess, Start-LabDBus,
+    New-LabCmdletScript

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
@@ -7,7 +8,10 @@ using MptcpTools.Kernel;
 
 namespace MptcpTools.Commands;
 
-/// <summary>Get-MptcpNetworkManagerSetting: each active NetworkManager connection's mptcp-flags, over D-Bus.</summary>
+/// <summary>
+/// Get-MptcpNetworkManagerSetting: every NetworkManager connection's mptcp-flags (over D-Bus), the global
+/// default, and for the active ones which endpoints NetworkManager made for which address, or why none.
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "MptcpNetworkManagerSetting")]
 [OutputType(typeof(NetworkManagerMptcpAssessment))]
 public sealed class GetMptcpNetworkManagerSettingCommand : MptcpCmdlet
@@ -31,12 +35,26 @@ public sealed class GetMptcpNetworkManagerSettingCommand : MptcpCmdlet
             WriteVerbose(reason);
         }
 
+        IReadOnlyList<MptcpEndpoint>? endpoints = null;
+        if (settings.Count > 0)
+        {
+            try
+            {
+                using MptcpPathManager pm = MptcpPathManager.Open();
+                endpoints = pm.GetEndpoints();
+            }
+            catch (Exception failure) when (KernelErrors.IsExpected(failure))
+            {
+                WriteVerbose($"The kernel's endpoints could not be read, so which addresses have one is not said: {failure.Message}");
+            }
+        }
+
         WildcardPattern[]? patterns = Interface?.Select(p => new WildcardPattern(p)).ToArray();
         foreach (NetworkManagerMptcpSetting setting in settings)
         {
             if (patterns is null || setting.Devices.Any(d => patterns.Any(p => p.IsMatch(d))))
             {
-                WriteObject(NetworkManagerJudge.Assess(setting, enabled));
+                WriteObject(NetworkManagerJudge.Assess(setting, enabled, endpoints));
             }
         }
     }

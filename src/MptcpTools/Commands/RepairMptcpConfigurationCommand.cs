@@ -27,7 +27,7 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Finding")]
     public PSObject[] Finding { get; set; } = Array.Empty<PSObject>();
 
-    /// <summary>Also apply the riskier fixes (reverse-path filter, firewall rules).</summary>
+    /// <summary>Also apply the riskier fixes (reverse-path filter, firewall rules, NetworkManager connections).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -35,7 +35,7 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
     [Parameter]
     public string SysctlFile { get; set; } = SysctlRepair.DefaultFile;
 
-    /// <summary>The D-Bus to ask systemd on (default: the system bus).</summary>
+    /// <summary>The D-Bus to ask systemd and NetworkManager on (default: the system bus).</summary>
     [Parameter]
     public string? BusAddress { get; set; }
 
@@ -90,9 +90,13 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
 
             if (!repair.SafeToAutomate && !Force)
             {
-                WriteObject(plan.Described(repair.Irreversible
-                    ? $"Riskier (a firewall change, which the module cannot undo): run with -Force, or by hand: {repair.Command}"
-                    : $"Riskier (it weakens spoofing protection on {repair.Target}): run with -Force, or by hand: {repair.Command}"));
+                WriteObject(plan.Described(repair switch
+                {
+                    { Irreversible: true } => $"Riskier (a firewall change, which the module cannot undo): run with -Force, or by hand: {repair.Command}",
+                    NetworkManagerFlagsRepair nm => $"Riskier (NetworkManager activates '{nm.Connection}' again, which interrupts it briefly): run with -Force, or by hand: {repair.Command}",
+                    MptcpdAddressFlagsRepair => $"Riskier (it rewrites mptcpd's configuration and restarts it): run with -Force, or by hand: {repair.Command}",
+                    _ => $"Riskier (it weakens spoofing protection on {repair.Target}): run with -Force, or by hand: {repair.Command}",
+                }));
                 return;
             }
 

@@ -100,6 +100,8 @@ public sealed class RepairEngine
         ReversePathFilterRepair r => PrepareReversePath(r),
         NftablesRuleRepair r => PrepareNftables(r),
         IptablesRuleRepair r => PrepareIptables(r),
+        NetworkManagerFlagsRepair r => PrepareNetworkManager(r),
+        MptcpdAddressFlagsRepair r => PrepareMptcpd(r),
         ManualRepair r => new RepairPlan(r, RepairPlanStatus.Describe, r.Target, "None", $"Not automated: {r.Reason}", null),
         _ => throw new RepairRefusedException($"'{repair.Kind}' is not a repair this module makes."),
     };
@@ -289,6 +291,8 @@ public sealed class RepairEngine
             using (SystemBus bus = SystemBus.Connect(_busAddress, TimeSpan.FromSeconds(3)))
             {
                 bus.CallIgnoringReply("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "EnableUnitFiles", "asbb", new[] { r.Unit }, false, true);
+                // As systemctl enable does: systemd reads the unit files again, so it knows what was enabled.
+                bus.CallIgnoringReply("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "Reload", "");
                 bus.CallIgnoringReply("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "StartUnit", "ss", r.Unit, "replace");
             }
 
@@ -455,6 +459,140 @@ public sealed class RepairEngine
                 {
                     FindingId = r.FindingId, Action = "Delete firewall rule", Target = $"{r.Source} {r.Table} {r.Chain}", Before = rule.Text,
                     After = gone ? "deleted" : "still there", Applied = gone, Command = current.Command, Undo = current.Undo, Repair = current,
+                };
+            });
+    }
+
+    private const uint KnownNetworkManagerFlags = 0xFF;
+
+    private RepairPlan PrepareNetworkManager(NetworkManagerFlagsRepair r)
+    {
+        if (!Guid.TryParse(r.Uuid, out _) || (r.Flags & ~KnownNetworkManagerFlags) != 0
+            || ((r.Flags & (uint)NetworkManagerMptcpFlags.Disabled) != 0 && r.Flags != (uint)NetworkManagerMptcpFlags.Disabled))
+        {
+            throw new RepairRefusedException($"'{r.Uuid}' with mptcp-flags 0x{r.Flags:x} is not a NetworkManager change this module makes.");
+        }
+
+        uint before;
+        try
+        {
+            before = NetworkManager.ReadFlags(_busAddress, r.Uuid);
+        }
+        catch (NetworkManagerException e)
+        {
+            throw new RepairRefusedException(e.Message, targetMissing: true);
+        }
+
+        string wanted = NetworkManagerMptcpSetting.NmcliValue(r.Flags);
+        if (before == r.Flags)
+        {
+            return new RepairPlan(r, RepairPlanStatus.NothingToDo, r.Target, "Set mptcp-flags", $"'{r.Connection}' already has mptcp-flags {wanted}.", null);
+        }
+
+        return new RepairPlan(r, RepairPlanStatus.Ready, $"{r.Target} (mptcp-flags now {NetworkManagerMptcpSetting.NmcliValue(before)})",
+            $"Set connection.mptcp-flags {wanted} and activate it again", null, () =>
+            {
+                try
+                {
+                    NetworkManager.SetFlags(_busAddress, r.Uuid, r.Flags);
+                    uint after = NetworkManager.ReadFlags(_busAddress, r.Uuid);
+                    var current = new NetworkManagerFlagsRepair { FindingId = r.FindingId, Uuid = r.Uuid, Connection = r.Connection, Flags = r.Flags, Before = before };
+                    return new MptcpRepairResult
+                    {
+                        FindingId = r.FindingId, Action = "Set NetworkManager mptcp-flags", Target = r.Target,
+                        Before = NetworkManagerMptcpSetting.NmcliValue(before), After = NetworkManagerMptcpSetting.NmcliValue(after), Applied = after == r.Flags,
+                        Command = current.Command, Undo = current.Undo, Repair = current,
+                        Note = "Saved in the connection's profile: it holds after a reboot. NetworkManager makes the endpoints once the connection is up again.",
+                    };
+                }
+                catch (NetworkManagerException e)
+                {
+                    throw new RepairFailedException(e.Message, e);
+                }
+            });
+    }
+
+    private const MptcpEndpointFlags EndpointKinds = MptcpEndpointFlags.Signal | MptcpEndpointFlags.Subflow | MptcpEndpointFlags.Backup | MptcpEndpointFlags.Fullmesh;
+
+    private RepairPlan PrepareMptcpd(MptcpdAddressFlagsRepair r)
+    {
+        static string[] Split(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string[] addr = Split(r.AddressFlags), notify = Split(r.NotifyFlags);
+        if (r.File != MptcpdConfig.DefaultPath || !MptcpDaemon.UnitNames.Contains(r.Unit) || !addr.Contains("subflow")
+            || addr.Any(f => !MptcpdConfig.AddrFlags.Contains(f)) || notify.Any(f => !MptcpdConfig.NotifyFlags.Contains(f))
+            || (addr.Contains("signal") && addr.Contains("fullmesh")))
+        {
+            throw new RepairRefusedException($"addr-flags={r.AddressFlags} notify-flags={r.NotifyFlags} in {r.File} for {r.Unit} is not a change this module makes to mptcpd.");
+        }
+
+        MptcpdConfig config = MptcpdConfig.Read(r.File);
+        if (!config.Exists)
+        {
+            throw new RepairRefusedException($"{r.File} does not exist here.", targetMissing: true);
+        }
+
+        MptcpDaemonStatus status = MptcpDaemon.Read(r.File, _busAddress);
+        if (status.Source != "systemd")
+        {
+            return new RepairPlan(r, RepairPlanStatus.Describe, r.Target, "Set addr-flags and restart mptcpd",
+                $"No systemd answered on the D-Bus, so mptcpd cannot be restarted from here: {r.Command}", null);
+        }
+
+        string before = $"addr-flags={string.Join(",", config.AddressFlags)}, notify-flags={string.Join(",", config.NotifyFlagList)}";
+        if (addr.All(config.AddressFlags.Contains) && notify.All(config.NotifyFlagList.Contains))
+        {
+            return new RepairPlan(r, RepairPlanStatus.NothingToDo, r.Target, "Set addr-flags", $"{r.File} already has {before}.", null);
+        }
+
+        return new RepairPlan(r, RepairPlanStatus.Ready, $"{r.File} ({before}) and {r.Unit}",
+            $"Set addr-flags={r.AddressFlags} notify-flags={r.NotifyFlags}, remove mptcpd's endpoints without flags, restart {r.Unit}", null, () =>
+            {
+                try
+                {
+                    MptcpdConfig.WriteCoreKeys(r.File, new Dictionary<string, string> { ["addr-flags"] = r.AddressFlags, ["notify-flags"] = r.NotifyFlags });
+                }
+                catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+                {
+                    throw new RepairFailedException($"{r.File} could not be written: {e.Message}", e);
+                }
+
+                // mptcpd adds an endpoint per address once; those it added without flags stay unless removed.
+                var removed = new List<string>();
+                using (MptcpPathManager pm = MptcpPathManager.Open())
+                {
+                    foreach (MptcpEndpoint e in pm.GetEndpoints().Where(e => (e.Flags & (EndpointKinds | MptcpEndpointFlags.Implicit)) == 0))
+                    {
+                        pm.RemoveEndpoint(e.Id);
+                        removed.Add($"ip mptcp endpoint delete id {e.Id}");
+                    }
+                }
+
+                using (SystemBus bus = SystemBus.Connect(_busAddress, TimeSpan.FromSeconds(3)))
+                {
+                    bus.CallIgnoringReply("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "RestartUnit", "ss", r.Unit, "replace");
+                }
+
+                MptcpDaemonStatus after = MptcpDaemon.Read(r.File, _busAddress);
+                for (int i = 0; i < 50 && !after.Running; i++)
+                {
+                    System.Threading.Thread.Sleep(100);
+                    after = MptcpDaemon.Read(r.File, _busAddress);
+                }
+
+                MptcpdConfig now = MptcpdConfig.Read(r.File);
+                var current = new MptcpdAddressFlagsRepair
+                {
+                    FindingId = r.FindingId, File = r.File, Unit = r.Unit, AddressFlags = r.AddressFlags, NotifyFlags = r.NotifyFlags,
+                    BeforeAddressFlags = config.AddressFlags.Length > 0 ? string.Join(",", config.AddressFlags) : null,
+                    BeforeNotifyFlags = config.NotifyFlagList.Length > 0 ? string.Join(",", config.NotifyFlagList) : null,
+                };
+                return new MptcpRepairResult
+                {
+                    FindingId = r.FindingId, Action = "Set mptcpd addr-flags", Target = r.Target, Before = $"{before}; {status.ActiveState}/{status.SubState}",
+                    After = $"addr-flags={string.Join(",", now.AddressFlags)}, notify-flags={string.Join(",", now.NotifyFlagList)}; {after.ActiveState}/{after.SubState}",
+                    Applied = after.Running, Command = string.Join("; ", new[] { $"edit {r.File}: addr-flags={r.AddressFlags}, notify-flags={r.NotifyFlags}" }.Concat(removed).Append($"systemctl restart {r.Unit}")),
+                    Undo = current.Undo, Repair = current,
+                    Note = after.Running ? "In mptcpd's configuration: it holds after a reboot." : $"{r.Unit} did not come back up: {string.Join(" | ", after.Journal.TakeLast(3).Select(j => j.Message))}",
                 };
             });
     }

@@ -17,6 +17,8 @@ public enum RepairKind
     SetReversePathFilter,
     DeleteNftablesRule,
     DeleteIptablesRule,
+    SetNetworkManagerMptcpFlags,
+    SetMptcpdAddressFlags,
     /// <summary>A change the module does not automate: only described, with the commands to make it by hand.</summary>
     Manual,
 }
@@ -104,6 +106,17 @@ public abstract class MptcpRepair
             RepairKind.Manual => new ManualRepair
             {
                 FindingId = findingId, Instructions = OptionalText(property, "Instructions") ?? "", Reason = OptionalText(property, "Reason") ?? "",
+            },
+            RepairKind.SetNetworkManagerMptcpFlags => new NetworkManagerFlagsRepair
+            {
+                FindingId = findingId, Uuid = Text(property, "Uuid"), Connection = OptionalText(property, "Connection") ?? "",
+                Flags = UInt(property, "Flags"), Before = OptionalLong(property, "Before") is { } before ? (uint)Math.Clamp(before, 0, uint.MaxValue) : null,
+            },
+            RepairKind.SetMptcpdAddressFlags => new MptcpdAddressFlagsRepair
+            {
+                FindingId = findingId, File = Text(property, "File"), Unit = Text(property, "Unit"), AddressFlags = Text(property, "AddressFlags"),
+                NotifyFlags = Text(property, "NotifyFlags"), BeforeAddressFlags = OptionalText(property, "BeforeAddressFlags"),
+                BeforeNotifyFlags = OptionalText(property, "BeforeNotifyFlags"),
             },
             _ => throw new InvalidRepairException($"'{kind}' is not a kind of repair this module makes."),
         };
@@ -324,6 +337,57 @@ public sealed class IptablesRuleRepair : MptcpRepair
     public override string Command => ShellText.Join(new[] { Tool, "-t", Table, "-D", Chain }.Concat(Arguments));
     public override string Undo => ShellText.Join(new[] { Tool, "-t", Table, "-I", Chain, Position.ToString(CultureInfo.InvariantCulture) }.Concat(Arguments));
     public override string Identity => $"{Kind}:{Source}/{Table}/{Chain}/{string.Join("\u0001", Arguments)}";
+}
+
+/// <summary>
+/// Set a NetworkManager connection's connection.mptcp-flags (saved in its profile, so it holds after a reboot)
+/// and activate it again, so that NetworkManager, which owns the endpoints of its devices, makes them.
+/// </summary>
+public sealed class NetworkManagerFlagsRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.SetNetworkManagerMptcpFlags;
+    public string Uuid { get; init; } = "";
+    /// <summary>The connection's name, for people; the UUID is what names it.</summary>
+    public string Connection { get; init; } = "";
+    public uint Flags { get; init; }
+    /// <summary>The flags when the diagnosis ran.</summary>
+    public uint? Before { get; init; }
+    public override string Target => $"NetworkManager connection '{Connection}' ({Uuid})";
+    public override string Command =>
+        $"nmcli connection modify {ShellText.Quote(Uuid)} connection.mptcp-flags {ShellText.Quote(Host.NetworkManagerMptcpSetting.NmcliValue(Flags))}; nmcli connection up {ShellText.Quote(Uuid)}";
+    public override string Undo => Before is { } b
+        ? $"nmcli connection modify {ShellText.Quote(Uuid)} connection.mptcp-flags {ShellText.Quote(Host.NetworkManagerMptcpSetting.NmcliValue(b))}; nmcli connection up {ShellText.Quote(Uuid)}"
+        : "";
+    public override string Identity => $"{Kind}:{Uuid}";
+}
+
+/// <summary>
+/// Have mptcpd, which adds an endpoint for every address, give them the subflow flag: addr-flags (and
+/// notify-flags=existing, so addresses present when it starts get one too) in its configuration, its
+/// flagless endpoints removed, and its unit restarted. The configuration makes it hold after a reboot.
+/// </summary>
+public sealed class MptcpdAddressFlagsRepair : MptcpRepair
+{
+    public override RepairKind Kind => RepairKind.SetMptcpdAddressFlags;
+    public string File { get; init; } = Host.MptcpdConfig.DefaultPath;
+    public string Unit { get; init; } = "";
+    /// <summary>addr-flags to set, comma-separated (subflow, and the valid flags it had).</summary>
+    public string AddressFlags { get; init; } = "subflow";
+    /// <summary>notify-flags to set, comma-separated.</summary>
+    public string NotifyFlags { get; init; } = "existing,skip_link_local,skip_loopback";
+    /// <summary>addr-flags when the diagnosis ran (null: not set).</summary>
+    public string? BeforeAddressFlags { get; init; }
+    public string? BeforeNotifyFlags { get; init; }
+    public override string Target => $"{File} ({Unit})";
+    public override string Command =>
+        $"sed -i -e '/^addr-flags *=/d' -e '/^notify-flags *=/d' -e 's/^\\[core\\]$/[core]\\naddr-flags={AddressFlags}\\nnotify-flags={NotifyFlags}/' {ShellText.Quote(File)}; "
+        + $"ip mptcp endpoint delete id ID (each endpoint without flags); systemctl restart {ShellText.Quote(Unit)}";
+    public override string Undo =>
+        $"sed -i -e '/^addr-flags *=/d' -e '/^notify-flags *=/d'"
+        + (BeforeAddressFlags is { } a ? $" -e 's/^\\[core\\]$/[core]\\naddr-flags={a}/'" : "")
+        + (BeforeNotifyFlags is { } n ? $" -e 's/^\\[core\\]$/[core]\\nnotify-flags={n}/'" : "")
+        + $" {ShellText.Quote(File)}; systemctl restart {ShellText.Quote(Unit)}";
+    public override string Identity => $"{Kind}:{File}";
 }
 
 /// <summary>

@@ -31,10 +31,18 @@ public record MptcpDaemonStatus
     public int[] ProcessIdsElsewhere { get; init; } = Array.Empty<int>();
     public string ConfigPath { get; init; } = MptcpdConfig.DefaultPath;
     public string? PathManagerPlugin { get; init; }
+    /// <summary>addr-flags of the configuration: the flags mptcpd gives the endpoints it adds (none: endpoints that open no subflow).</summary>
+    public string[] AddressFlags { get; init; } = Array.Empty<string>();
+    /// <summary>notify-flags of the configuration ("existing": addresses present at start get endpoints too).</summary>
+    public string[] NotifyFlags { get; init; } = Array.Empty<string>();
     public string[] InstalledPlugins { get; init; } = Array.Empty<string>();
     public MptcpdConfigProblem[] Problems { get; init; } = Array.Empty<MptcpdConfigProblem>();
     /// <summary>Why systemd could not be asked, when Source is the process table.</summary>
     public string? Note { get; init; }
+    /// <summary>The last lines the unit (and systemd about it) wrote to the journal, oldest first: why it stopped, what it disliked.</summary>
+    public JournalEntry[] Journal { get; init; } = Array.Empty<JournalEntry>();
+    /// <summary>Why the journal could not be read, when it could not.</summary>
+    public string? JournalNote { get; init; }
 
     public override string ToString() => $"mptcpd {(Installed ? Version ?? "installed" : "not installed")}, {(Running ? "running" : "not running")} ({Source})";
 }
@@ -44,6 +52,8 @@ public static class MptcpDaemon
 {
     public static readonly string[] UnitNames = { "mptcp.service", "mptcpd.service" };
     public static readonly string[] BinaryPaths = { "/usr/libexec/mptcpd", "/usr/lib/mptcpd/mptcpd", "/usr/sbin/mptcpd", "/usr/bin/mptcpd" };
+    /// <summary>How many of the unit's last journal lines are kept as evidence.</summary>
+    public const int JournalLines = 10;
 
     public static MptcpDaemonStatus Read(string configPath, string? busAddress)
     {
@@ -78,6 +88,13 @@ public static class MptcpDaemon
             string? sub = Str(unit, "SubState");
             ulong changed = unit.TryGetValue("StateChangeTimestamp", out VariantValue t) && t.Type == VariantValueType.UInt64 ? t.GetUInt64() : 0;
             int? mainPid = service is not null && service.TryGetValue("MainPID", out VariantValue p) ? (int)p.GetUInt32() : null;
+            // The journal of a unit this systemd has (one it does not know has none), read here: only when the
+            // systemd asked is this host's, on its system bus.
+            bool thisHost = busAddress is null || busAddress == SystemBus.DefaultAddress || busAddress == DBusAddress.System;
+            (JournalEntry[] journal, string? journalNote) = Str(unit, "LoadState") is not "loaded" || unitName is null
+                ? (Array.Empty<JournalEntry>(), null)
+                : thisHost ? Journal.ReadUnit(unitName, JournalLines)
+                : (Array.Empty<JournalEntry>(), $"The journal is read on this host only; {busAddress} may be another's.");
             return new MptcpDaemonStatus
             {
                 Installed = binary is not null || Str(unit, "LoadState") == "loaded",
@@ -98,8 +115,12 @@ public static class MptcpDaemon
                 ProcessIdsElsewhere = elsewhere,
                 ConfigPath = configPath,
                 PathManagerPlugin = config.PathManager,
+                AddressFlags = config.AddressFlags,
+                NotifyFlags = config.NotifyFlagList,
                 InstalledPlugins = config.InstalledPlugins,
                 Problems = config.Problems.ToArray(),
+                Journal = journal,
+                JournalNote = journalNote,
             };
         }
 
@@ -115,6 +136,8 @@ public static class MptcpDaemon
             MainPid = pids.Length > 0 ? pids[0] : null,
             ConfigPath = configPath,
             PathManagerPlugin = config.PathManager,
+            AddressFlags = config.AddressFlags,
+            NotifyFlags = config.NotifyFlagList,
             InstalledPlugins = config.InstalledPlugins,
             Problems = config.Problems.ToArray(),
             Note = note,

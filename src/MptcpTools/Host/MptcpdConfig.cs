@@ -228,6 +228,69 @@ public sealed class MptcpdConfig
         }
     }
 
+    /// <summary>
+    /// Sets keys of [core] in the configuration file (each existing line of the key replaced, a missing key added
+    /// after the section header, a missing section added), written atomically with the file's mode and owner.
+    /// Returns the text before.
+    /// </summary>
+    public static string WriteCoreKeys(string path, IReadOnlyDictionary<string, string> keys)
+    {
+        string before = File.ReadAllText(path);
+        var lines = before.Split('\n').ToList();
+        if (lines.Count > 0 && lines[^1].Length == 0)
+        {
+            lines.RemoveAt(lines.Count - 1);
+        }
+
+        var missing = new List<string>(keys.Keys);
+        string? section = null;
+        int coreHeader = -1;
+        for (int i = 0; i < lines.Count; i++)
+        {
+            string text = lines[i].Trim();
+            if (text.StartsWith('[') && text.EndsWith(']'))
+            {
+                section = text[1..^1].Trim();
+                coreHeader = section == "core" && coreHeader < 0 ? i : coreHeader;
+                continue;
+            }
+
+            int equals = text.IndexOf('=');
+            if (section == "core" && equals > 0 && !text.StartsWith('#') && keys.TryGetValue(text[..equals].Trim(), out string? value))
+            {
+                string key = text[..equals].Trim();
+                lines[i] = $"{key}={value}";
+                missing.Remove(key);
+            }
+        }
+
+        if (coreHeader < 0)
+        {
+            lines.Add("[core]");
+            coreHeader = lines.Count - 1;
+        }
+
+        lines.InsertRange(coreHeader + 1, missing.Select(k => $"{k}={keys[k]}"));
+        string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? "/";
+        string temp = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():n}.tmp");
+        try
+        {
+            File.WriteAllText(temp, string.Join("\n", lines) + "\n");
+            File.SetUnixFileMode(temp, File.GetUnixFileMode(path));
+            Kernel.RegularFile.CopyOwner(path, temp);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+
+        return before;
+    }
+
     private static string[] List(string value) => value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     // One edit apart, or the same letters but for '-' and '_': a typo, worth naming.

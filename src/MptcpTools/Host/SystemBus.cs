@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using Tmds.DBus.Protocol;
 
@@ -27,10 +28,13 @@ public sealed class SystemBus : IDisposable
 
     public string Address { get; }
 
+    /// <summary>The system bus's well-known socket, when DBUS_SYSTEM_BUS_ADDRESS does not name another.</summary>
+    public const string DefaultAddress = "unix:path=/run/dbus/system_bus_socket";
+
     /// <summary>Connects to the given bus, or to the system bus (DBUS_SYSTEM_BUS_ADDRESS, then the well-known socket).</summary>
     public static SystemBus Connect(string? address, TimeSpan timeout)
     {
-        string target = address ?? DBusAddress.System ?? "unix:path=/run/dbus/system_bus_socket";
+        string target = address ?? DBusAddress.System ?? DefaultAddress;
         var connection = new DBusConnection(target);
         try
         {
@@ -76,15 +80,16 @@ public sealed class SystemBus : IDisposable
     }
 
     /// <summary>
-    /// Calls a method whose arguments are strings, string arrays and booleans (in that order of the
-    /// signature), ignoring the reply: systemd's StartUnit and EnableUnitFiles.
+    /// Calls a method whose arguments are strings, string arrays, booleans, numbers (u), object paths, a{sv}
+    /// and a{sa{sv}} (in the order of the signature), ignoring the reply: systemd's StartUnit and
+    /// EnableUnitFiles, NetworkManager's Update and ActivateConnection.
     /// </summary>
     public void CallIgnoringReply(string destination, string path, string @interface, string member, string signature, params object[] args)
     {
         MessageBuffer message;
         using (MessageWriter w = _connection.GetMessageWriter())
         {
-            w.WriteMethodCallHeader(destination, path, @interface, member, signature, MessageFlags.None);
+            w.WriteMethodCallHeader(destination, path, @interface, member, signature.Length == 0 ? null : signature, MessageFlags.None);
             foreach (object arg in args)
             {
                 switch (arg)
@@ -92,6 +97,20 @@ public sealed class SystemBus : IDisposable
                     case string text: w.WriteString(text); break;
                     case string[] texts: w.WriteArray(texts); break;
                     case bool flag: w.WriteBool(flag); break;
+                    case uint number: w.WriteUInt32(number); break;
+                    case ObjectPath objectPath: w.WriteObjectPath(objectPath); break;
+                    case Dictionary<string, VariantValue> properties: w.WriteDictionary(properties); break;
+                    case Dictionary<string, Dictionary<string, VariantValue>> groups:
+                        ArrayStart outer = w.WriteDictionaryStart();
+                        foreach ((string group, Dictionary<string, VariantValue> values) in groups)
+                        {
+                            w.WriteDictionaryEntryStart();
+                            w.WriteString(group);
+                            w.WriteDictionary(values);
+                        }
+
+                        w.WriteDictionaryEnd(outer);
+                        break;
                     default: throw new ArgumentException($"unsupported D-Bus argument {arg.GetType()}");
                 }
             }
@@ -100,6 +119,13 @@ public sealed class SystemBus : IDisposable
         }
 
         Call(message, (_, _) => true);
+    }
+
+    /// <summary>Calls a method that takes strings and returns an array of object paths.</summary>
+    public string[] CallReturningPaths(string destination, string path, string @interface, string member, params string[] args)
+    {
+        MessageBuffer message = Build(destination, path, @interface, member, args);
+        return Call(message, (m, _) => m.GetBodyReader().ReadArrayOfObjectPath().Select(p => p.ToString()).ToArray());
     }
 
     /// <summary>org.freedesktop.DBus.Properties.GetAll.</summary>

@@ -2,7 +2,11 @@
 // Takes the names org.freedesktop.systemd1 and/or org.freedesktop.NetworkManager on the given bus and
 // answers as they do, from the scenario. Prints "ready" once the names are owned; runs until killed.
 // Scenario: { "units": { "mptcp.service": { "LoadState": "loaded", ..., "MainPID": 42 } },
-//             "networkManager": { "version": "1.42.4", "connections": [ { "id", "uuid", "type", "device", "mptcpFlags" } ] } }
+//             "networkManager": { "version": "1.42.4", "connections": [ { "id", "uuid", "type", "device", "mptcpFlags" } ] },
+//             "errors": { "GetAll": "org.freedesktop.DBus.Error.AccessDenied" },   // a member answered with that D-Bus error
+//             "dropOn": "GetSettings" }                                             // the service leaves the bus on that call
+// It exists for what real daemons cannot be made to do on demand (answer with an error, drop off the bus
+// in the middle of a call); every other daemon and NetworkManager test runs against booted containers.
 using System.Text.Json;
 using Tmds.DBus.Protocol;
 
@@ -10,6 +14,7 @@ var scenario = JsonDocument.Parse(File.ReadAllText(args[1])).RootElement;
 var connection = new DBusConnection(args[0]);
 await connection.ConnectAsync();
 var state = new StandInState(scenario);
+Faults.Load(scenario, connection);
 if (scenario.TryGetProperty("units", out _))
 {
     connection.AddMethodHandler(new SystemdManager(state));
@@ -26,6 +31,46 @@ if (scenario.TryGetProperty("networkManager", out _))
 Console.WriteLine("ready");
 Console.Out.Flush();
 await Task.Delay(Timeout.Infinite);
+
+static class Faults
+{
+    private static readonly Dictionary<string, string> Errors = new();
+    private static string? _dropOn;
+    private static DBusConnection? _connection;
+
+    public static void Load(JsonElement scenario, DBusConnection connection)
+    {
+        _connection = connection;
+        if (scenario.TryGetProperty("errors", out JsonElement errors))
+        {
+            foreach (JsonProperty e in errors.EnumerateObject())
+            {
+                Errors[e.Name] = e.Value.GetString() ?? "org.freedesktop.DBus.Error.Failed";
+            }
+        }
+
+        _dropOn = scenario.TryGetProperty("dropOn", out JsonElement drop) ? drop.GetString() : null;
+    }
+
+    /// <summary>Answers the call with the scenario's error, or leaves the bus without answering; false: answer as usual.</summary>
+    public static bool Handle(MethodContext context)
+    {
+        string member = context.Request.MemberAsString ?? "";
+        if (member == _dropOn)
+        {
+            _connection!.Dispose();
+            Environment.Exit(0);
+        }
+
+        if (Errors.TryGetValue(member, out string? error))
+        {
+            context.ReplyError(error, $"{member} refused by the stand-in's scenario");
+            return true;
+        }
+
+        return false;
+    }
+}
 
 sealed class StandInState
 {
@@ -101,6 +146,11 @@ sealed class SystemdManager(StandInState state) : IPathMethodHandler
 
     public ValueTask HandleMethodAsync(MethodContext context)
     {
+        if (Faults.Handle(context))
+        {
+            return default;
+        }
+
         Message request = context.Request;
         string member = request.MemberAsString ?? "";
         if (request.InterfaceAsString == "org.freedesktop.systemd1.Manager")
@@ -145,6 +195,9 @@ sealed class SystemdManager(StandInState state) : IPathMethodHandler
                     }
 
                     return default;
+                case "Reload":
+                    context.Reply(context.CreateReplyWriter(null).CreateMessage());
+                    return default;
                 case "EnableUnitFiles":
                     string[] files = reader.ReadArrayOfString();
                     foreach (string f in files)
@@ -176,6 +229,11 @@ sealed class SystemdUnits(StandInState state) : IPathMethodHandler
 
     public ValueTask HandleMethodAsync(MethodContext context)
     {
+        if (Faults.Handle(context))
+        {
+            return default;
+        }
+
         Message request = context.Request;
         string path = request.PathAsString ?? "";
         KeyValuePair<string, Dictionary<string, VariantValue>> unit = state.Units.FirstOrDefault(u => StandInState.UnitPath(u.Key) == path);
@@ -217,6 +275,11 @@ sealed class NetworkManagerObjects(StandInState state) : IPathMethodHandler
 
     public ValueTask HandleMethodAsync(MethodContext context)
     {
+        if (Faults.Handle(context))
+        {
+            return default;
+        }
+
         Message request = context.Request;
         string path = request.PathAsString ?? "";
         string member = request.MemberAsString ?? "";
@@ -251,6 +314,20 @@ sealed class NetworkManagerObjects(StandInState state) : IPathMethodHandler
                 Reply.Properties(context, new Dictionary<string, VariantValue> { ["Interface"] = c.Device });
                 return default;
             }
+        }
+
+        if (iface == "org.freedesktop.NetworkManager.Settings" && member == "ListConnections")
+        {
+            using MessageWriter w = context.CreateReplyWriter("ao");
+            w.WriteArray(state.Connections.Select((_, k) => new ObjectPath($"{Path}/Settings/{k}")).ToArray());
+            context.Reply(w.CreateMessage());
+            return default;
+        }
+
+        if (iface == "org.freedesktop.DBus.Properties" && member == "GetAll" && c.Id is not null && path.Contains("/Settings/"))
+        {
+            Reply.Properties(context, new Dictionary<string, VariantValue> { ["Flags"] = VariantValue.UInt32(0) });
+            return default;
         }
 
         if (iface == "org.freedesktop.NetworkManager.Settings.Connection" && member == "GetSettings" && c.Id is not null)

@@ -46,7 +46,8 @@ internal sealed class DaemonRules : DiagnosisRule
         {
             yield return Finding(FindingIds.DaemonNotRunning, FindingSeverity.Warning,
                 $"mptcpd is {(d.UnitFileState == "enabled" ? "enabled" : "installed")} but not running ({d.UnitName}: {d.ActiveState}/{d.SubState}{(d.LastExitStatus is { } s && s != 0 ? $", exit status {s}" : "")}).",
-                "The endpoints it would manage are not added, and a userspace path manager would have no daemon.",
+                "The endpoints it would manage are not added, and a userspace path manager would have no daemon."
+                + (d.Journal.Length > 0 ? $" Its journal ends: {string.Join(" | ", d.Journal.TakeLast(5).Select(j => j.Message))}" : ""),
                 $"{start.Command}; journalctl -u {unit} says why it stopped.", new object[] { d }, new MptcpRepair[] { start });
         }
         else if (d.Installed)

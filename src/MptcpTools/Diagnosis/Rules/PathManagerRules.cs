@@ -24,7 +24,7 @@ internal sealed class PathManagerRules : DiagnosisRule
         }
 
         var subflowEndpoints = endpoints.Where(e => (e.Flags & (MptcpEndpointFlags.Subflow | MptcpEndpointFlags.Fullmesh)) != 0).ToList();
-        EndpointRepair[] add = subflowEndpoints.Count == 0 ? AddEndpoints(f, endpoints) : Array.Empty<EndpointRepair>();
+        MptcpRepair[] add = subflowEndpoints.Count == 0 ? AddEndpoints(f, endpoints) : Array.Empty<MptcpRepair>();
         if (subflowEndpoints.Count == 0)
         {
             yield return Finding(FindingIds.NoSubflowEndpoints, FindingSeverity.Warning,
@@ -42,7 +42,9 @@ internal sealed class PathManagerRules : DiagnosisRule
 
         // One change raises both limits as far as the endpoints need (those the repair adds too), so the three
         // findings share it. The kernel allows at most 8.
-        int wanted = subflowEndpoints.Count + add.Length;
+        // Whoever adds them (by hand, NetworkManager, mptcpd), each address routed out of its own interface gets one.
+        int wanted = subflowEndpoints.Count + (add.Length == 0 ? 0 : (f.EndpointCandidates ?? Array.Empty<EndpointCandidate>())
+            .Count(c => c.RouteInterface == c.Interface && !endpoints.Any(e => c.Address.Equals(e.Address))));
         var raise = new LimitRepair
         {
             Subflows = Math.Max(limits.Subflows, (uint)Math.Min(MaxLimit, Math.Max(2, wanted))),
@@ -89,9 +91,19 @@ internal sealed class PathManagerRules : DiagnosisRule
 
     // A subflow endpoint for every global address on an interface other than the default route's, when the
     // kernel routes traffic from that address out of its own interface (else a source route comes first).
-    private static EndpointRepair[] AddEndpoints(HostFacts f, IReadOnlyList<MptcpEndpoint> existing) =>
-        (f.EndpointCandidates ?? Array.Empty<EndpointCandidate>())
-        .Where(c => c.RouteInterface == c.Interface && !existing.Any(e => c.Address.Equals(e.Address)))
-        .Select(c => new EndpointRepair { FindingId = FindingIds.NoSubflowEndpoints, Address = c.Address.ToString(), Interface = c.Interface, Flags = "Subflow" })
-        .ToArray();
+    // On a device NetworkManager configures, its connection's mptcp-flags instead: it removes hand-made endpoints.
+    // Where mptcpd adds every address's endpoint, its addr-flags.
+    private static MptcpRepair[] AddEndpoints(HostFacts f, IReadOnlyList<MptcpEndpoint> existing)
+    {
+        var candidates = (f.EndpointCandidates ?? Array.Empty<EndpointCandidate>()).Where(c => !existing.Any(e => c.Address.Equals(e.Address))).ToList();
+        IEnumerable<MptcpRepair> byNetworkManager = EndpointOwners.NetworkManagerRepairs(f, FindingIds.NoSubflowEndpoints, candidates);
+        // Where mptcpd adds the endpoints, through its configuration; else by hand.
+        MptcpRepair[] byOthers = EndpointOwners.MptcpdRepair(f, FindingIds.NoSubflowEndpoints) is { } mptcpd
+            ? new MptcpRepair[] { mptcpd }
+            : candidates
+                .Where(c => c.RouteInterface == c.Interface && EndpointOwners.NetworkManagerConnection(f, c.Interface) is null)
+                .Select(c => new EndpointRepair { FindingId = FindingIds.NoSubflowEndpoints, Address = c.Address.ToString(), Interface = c.Interface, Flags = "Subflow" })
+                .ToArray<MptcpRepair>();
+        return byNetworkManager.Concat(byOthers).ToArray();
+    }
 }
