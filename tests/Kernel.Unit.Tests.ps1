@@ -410,3 +410,180 @@ Describe 'Errors from the kernel become ErrorRecords with stable ids' {
         $record.Exception.Message | Should -Match 'no_such_family_x'
     }
 }
+
+Describe 'The counter catalog: every counter described and grouped' {
+    BeforeDiscovery {
+        # The running kernel's counter names, read here with Get-Content, not with the module's parser.
+        $runningCounters = @()
+        $header = Get-Content /proc/net/netstat -ErrorAction Ignore | Where-Object { $_ -like 'MPTcpExt:*' } | Select-Object -First 1
+        if ($header) { $runningCounters = @($header -split '\s+' | Select-Object -Skip 1 | Where-Object { $_ } | ForEach-Object { @{ Counter = $_ } }) }
+        $noMptcp = -not (Test-Path /proc/sys/net/mptcp) -and $env:CI -ne 'true'
+    }
+
+    It 'reads the MPTcpExt counters of the running kernel' -Skip:$noMptcp {
+        @(Get-Content /proc/net/netstat | Where-Object { $_ -like 'MPTcpExt:*' }).Count | Should -Be 2 -Because 'this kernel has MPTCP, so /proc/net/netstat has an MPTcpExt header and value line'
+    }
+
+    It 'describes and groups <Counter>, which the running kernel has' -ForEach $runningCounters {
+        [MptcpTools.Kernel.MptcpCounterCatalog]::Describe($Counter) | Should -Not -BeNullOrEmpty -Because "the running kernel counts $Counter and the catalog has no description for it (see net/mptcp/mib.c, mib.h)"
+        "$([MptcpTools.Kernel.MptcpCounterCatalog]::GroupOf($Counter))" | Should -Not -Be 'Unknown' -Because "the running kernel counts $Counter and the catalog puts it in no group"
+    }
+
+    It 'describes and groups every counter of the 6.18 fixture (76 counters)' {
+        $counters = @(Get-MptcpCounter -Path (Join-Path $fixtures 'netstat-6.18-client.txt'))
+        $counters.Count | Should -Be 76
+        @($counters | Where-Object { -not $_.Description -or "$($_.Group)" -eq 'Unknown' }).Name | Should -BeNullOrEmpty
+    }
+
+    It 'puts <Counter> in <Group>' -ForEach @(
+        @{ Counter = 'MPCapableSYNTX'; Group = 'Handshake' }
+        @{ Counter = 'MPCapableSYNTXDrop'; Group = 'Fallback' }
+        @{ Counter = 'Blackhole'; Group = 'Fallback' }
+        @{ Counter = 'MPJoinSynBackupRx'; Group = 'Joins' }
+        @{ Counter = 'MismatchPortSynRx'; Group = 'JoinFailures' }
+        @{ Counter = 'PortAdd'; Group = 'AddressSignalling' }
+        @{ Counter = 'RmAddrTxDrop'; Group = 'SignallingDropped' }
+        @{ Counter = 'OFOQueueTail'; Group = 'DataTransfer' }
+        @{ Counter = 'DSSNoMatchTCP'; Group = 'DataIntegrity' }
+        @{ Counter = 'SubflowStale'; Group = 'SubflowHealth' }
+    ) {
+        "$([MptcpTools.Kernel.MptcpCounterCatalog]::GroupOf($Counter))" | Should -Be $Group
+    }
+
+    It 'gives a counter it does not know no description and the Unknown group, and still reports it' {
+        $path = Join-Path $TestDrive 'netstat-newer'
+        Set-Content $path "MPTcpExt: MPCapableSYNTX FutureCounter`nMPTcpExt: 3 7"
+        $counters = @(Get-MptcpCounter -Path $path)
+        $counters.Name | Should -Be @('MPCapableSYNTX', 'FutureCounter')
+        $counters[1].Value | Should -Be 7
+        $counters[1].Description | Should -BeNullOrEmpty
+        "$($counters[1].Group)" | Should -Be 'Unknown'
+        "$($counters[0].Group)" | Should -Be 'Handshake'
+    }
+
+    It 'Get-MptcpCounter -Group keeps only the counters of those groups' {
+        $path = Join-Path $fixtures 'netstat-6.18-client.txt'
+        $fallback = @(Get-MptcpCounter -Path $path -Group Fallback)
+        $fallback.Count | Should -Be 15
+        @($fallback | Where-Object { "$($_.Group)" -ne 'Fallback' }).Count | Should -Be 0
+        $fallback.Name | Should -Contain 'MPCapableFallbackSYNACK'
+        @(Get-MptcpCounter -Path $path -Group Joins, JoinFailures -NonZero).Name | Should -Be @('MPJoinSynAckRx', 'MPJoinSynTx')
+    }
+}
+
+Describe 'Kernel features from gathered facts' {
+    BeforeAll {
+        function New-Sysctls([string[]] $Keys) {
+            $d = [Collections.Generic.Dictionary[string, string]]::new()
+            foreach ($k in $Keys) { $d["net.mptcp.$k"] = '1' }
+            $d['net.mptcp.enabled'] = '1'
+            $d
+        }
+        $all618 = 'path_manager', 'pm_type', 'scheduler', 'available_schedulers', 'blackhole_timeout', 'syn_retrans_before_tcp_fallback'
+        $only68 = 'pm_type', 'scheduler', 'available_schedulers', 'add_addr_timeout'
+        function New-Trial([string] $Flag, [uint32] $Offered, [int] $Errno = 0, [string] $Text, $Listed = $null) {
+            [MptcpTools.Kernel.EndpointFlagTrial]@{ Flag = $Flag; Offered = $Offered; Accepted = ($Errno -eq 0); Errno = $Errno; KernelMessage = $Text; Listed = $Listed }
+        }
+        # What a 6.18 kernel with the flag mask answered (recorded from this project's lab kernel).
+        $masking618 = [MptcpTools.Kernel.EndpointFlagProbe]@{
+            KeepsUndefinedFlags = $false
+            Trials = [MptcpTools.Kernel.EndpointFlagTrial[]]@(
+                (New-Trial Subflow 2 -Listed 2), (New-Trial Fullmesh 10 -Listed 10),
+                (New-Trial Implicit 16 -Errno 22 -Text "can't create IMPLICIT endpoint"), (New-Trial Laminar 32 -Listed 32))
+        }
+        # A kernel before the mask (6.8) stores any bit it is given, laminar and undefined bits alike.
+        $blind68 = [MptcpTools.Kernel.EndpointFlagProbe]@{
+            KeepsUndefinedFlags = $true
+            Trials = [MptcpTools.Kernel.EndpointFlagTrial[]]@(
+                (New-Trial Subflow 2 -Listed 2), (New-Trial Fullmesh 10 -Listed 10),
+                (New-Trial Implicit 16 -Errno 22 -Text "can't create IMPLICIT endpoint"), (New-Trial Laminar 32 -Listed 32))
+        }
+        function New-State([string] $Release, [string[]] $Keys, $Counters, $Probe) {
+            [string[]]$counterList = $null
+            if ($null -ne $Counters) { $counterList = [string[]]$Counters }
+            [MptcpTools.Kernel.MptcpKernelState]::Create($Release, $true, $null, (New-Sysctls $Keys), $null, $null,
+                [MptcpTools.Kernel.PersistentSysctlSetting[]]@(), [string[]]@(), $counterList, $Probe)
+        }
+    }
+
+    It 'finds every feature on a 6.18 kernel that masks unknown flags' {
+        $f = (New-State '6.18.44-amd64' $all618 @('MPCapableSYNTX', 'MPCapableSYNTXDrop', 'Blackhole') $masking618).Features
+        foreach ($name in 'PathManagerByName', 'SchedulerSelection', 'SynDropFallback', 'SynDropFallbackTunable', 'BlackholeDetection', 'FullmeshEndpoints', 'ImplicitEndpoints', 'LaminarEndpoints') {
+            "$($f.$name.Support)" | Should -Be 'Supported' -Because $name
+            $f.$name.Name | Should -Be $name
+        }
+        $f.LaminarEndpoints.Evidence | Should -Match 'kept the laminar flag'
+        $f.ImplicitEndpoints.Evidence | Should -Match "can't create IMPLICIT endpoint"
+        $f.SynDropFallback.IsSupported | Should -BeTrue
+        $f.LaminarEndpoints.IsMissing | Should -BeFalse
+        $f.Counters | Should -Be @('MPCapableSYNTX', 'MPCapableSYNTXDrop', 'Blackhole')
+    }
+
+    It 'finds neither the SYN-drop fallback nor laminar on a 6.8 kernel, which keeps any flag it is given' {
+        $counters68 = @('MPCapableSYNRX', 'MPCapableSYNTX', 'MPCapableFallbackSYNACK', 'MPJoinSynTx')
+        $f = (New-State '6.8.0-45-generic' $only68 $counters68 $blind68).Features
+        "$($f.SynDropFallback.Support)" | Should -Be 'NotSupported'
+        $f.SynDropFallback.Evidence | Should -Match 'MPCapableSYNTXDrop'
+        $f.SynDropFallback.IsMissing | Should -BeTrue
+        "$($f.BlackholeDetection.Support)" | Should -Be 'NotSupported'
+        "$($f.PathManagerByName.Support)" | Should -Be 'NotSupported'
+        "$($f.SchedulerSelection.Support)" | Should -Be 'Supported'
+        "$($f.LaminarEndpoints.Support)" | Should -Be 'NotSupported'
+        $f.LaminarEndpoints.Evidence | Should -Match 'proves nothing.*6\.8 predates it \(6\.18\)'
+        "$($f.FullmeshEndpoints.Support)" | Should -Be 'Supported'
+        $f.FullmeshEndpoints.Evidence | Should -Match 'since 5\.18'
+    }
+
+    It 'shows the fallback of a 6.12 kernel by its counter, though the sysctl to tune it is missing' {
+        $f = (New-State '6.12.9' @('pm_type', 'blackhole_timeout') @('MPCapableSYNTXDrop', 'Blackhole') $masking618).Features
+        "$($f.SynDropFallback.Support)" | Should -Be 'Supported'
+        $f.SynDropFallback.Evidence | Should -Match 'counts MPCapableSYNTXDrop'
+        "$($f.SynDropFallbackTunable.Support)" | Should -Be 'NotSupported'
+    }
+
+    It 'says a flag the kernel dropped from the endpoint is not supported, and one it refused too' {
+        $dropped = [MptcpTools.Kernel.EndpointFlagProbe]@{
+            KeepsUndefinedFlags = $false
+            Trials = [MptcpTools.Kernel.EndpointFlagTrial[]]@((New-Trial Laminar 32 -Listed 0), (New-Trial Fullmesh 10 -Errno 22 -Text 'flags mustn''t have both signal and fullmesh'), (New-Trial Implicit 16 -Listed 16))
+        }
+        $f = (New-State '6.17.1' $all618 @() $dropped).Features
+        "$($f.LaminarEndpoints.Support)" | Should -Be 'NotSupported'
+        $f.LaminarEndpoints.Evidence | Should -Match 'dropped the flag'
+        "$($f.FullmeshEndpoints.Support)" | Should -Be 'NotSupported'
+        $f.FullmeshEndpoints.Evidence | Should -Match 'EINVAL: flags mustn''t'
+        "$($f.ImplicitEndpoints.Support)" | Should -Be 'NotSupported'
+    }
+
+    It 'leaves endpoint flags Unknown, with the reason, when the probe could not run or was not asked for' {
+        $denied = [MptcpTools.Kernel.EndpointFlagProbe]@{ Problem = 'needs CAP_SYS_ADMIN' }
+        $f = (New-State '6.18.0' $all618 @() $denied).Features
+        foreach ($name in 'FullmeshEndpoints', 'ImplicitEndpoints', 'LaminarEndpoints') {
+            "$($f.$name.Support)" | Should -Be 'Unknown' -Because $name
+            $f.$name.Evidence | Should -Be 'needs CAP_SYS_ADMIN'
+            $f.$name.IsSupported | Should -BeFalse
+            $f.$name.IsMissing | Should -BeFalse
+        }
+        $plain = [MptcpTools.Kernel.MptcpKernelState]::Create('6.18.0', $true, $null, (New-Sysctls @('pm_type')), $null, $null, [MptcpTools.Kernel.PersistentSysctlSetting[]]@(), [string[]]@())
+        "$($plain.Features.LaminarEndpoints.Support)" | Should -Be 'Unknown'
+        "$($plain.Features.SynDropFallback.Support)" | Should -Be 'Unknown' -Because 'without the counters, a missing sysctl alone does not rule the fallback out'
+    }
+
+    It 'says a kernel without MPTCP has none of them' {
+        $none = [MptcpTools.Kernel.MptcpKernelState]::Create('4.19.0', $false, $null, [Collections.Generic.Dictionary[string, string]]::new(), $null, $null,
+            [MptcpTools.Kernel.PersistentSysctlSetting[]]@(), [string[]]@(), [string[]]@(), $null)
+        @($none.Features.All() | Where-Object { "$($_.Support)" -ne 'NotSupported' }).Count | Should -Be 0
+    }
+
+    It 'names the counters of the kernel that the module cannot describe' {
+        $f = (New-State '7.2.0' $all618 @('MPCapableSYNTX', 'FutureCounter') $masking618).Features
+        $f.UndescribedCounters | Should -Be @('FutureCounter')
+    }
+
+    It 'reads the major and minor version of a kernel release' -ForEach @(
+        @{ Release = '6.18.44-fc-v657'; Expected = '6.18' }
+        @{ Release = '6.8.0-45-generic'; Expected = '6.8' }
+        @{ Release = '5.10.0-28-amd64'; Expected = '5.10' }
+    ) {
+        "$([MptcpTools.Kernel.MptcpKernelFeatures]::ParseRelease($Release))" | Should -Be $Expected
+    }
+}

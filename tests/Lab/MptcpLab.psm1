@@ -344,11 +344,12 @@ catch { `$__err.Add((ConvertTo-LabError `$_)) }
             $binds = foreach ($target in $BindMount.Keys) { $BindMount[$target]; $target }
             $command += @('unshare', '-m', 'sh', '-c', 'while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"', 'sh') + $binds + @('--')
         }
-        $command += @($pwsh) + $pwshArgs
+        # Capabilities go last, right before pwsh: entering the namespace and mounting need CAP_SYS_ADMIN themselves.
         if ($DropCapability) {
             $drop = ($DropCapability | ForEach-Object { "-$_" }) -join ','
-            $command = @('setpriv', "--inh-caps=$drop", "--bounding-set=$drop") + $command
+            $command += @('setpriv', "--inh-caps=$drop", "--bounding-set=$drop")
         }
+        $command += @($pwsh) + $pwshArgs
         $console = & $command[0] @($command | Select-Object -Skip 1) 2>&1
         if (-not (Test-Path $resultFile)) { throw "pwsh in $Namespace produced no result: $($console -join "`n")" }
         $result = [System.Management.Automation.PSSerializer]::Deserialize((Get-Content -LiteralPath $resultFile -Raw))
