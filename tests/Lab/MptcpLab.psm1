@@ -218,12 +218,16 @@ function Start-LabPeer {
 .SYNOPSIS
     Starts any program in a namespace in the background (iperf3, mptcpd, mptcpize run ...); the lab
     stops it when it is removed. Returns the process.
+.PARAMETER KeepInputOpen
+    Give it a standard input that stays open (and empty) until the lab is removed, for programs that end at
+    the end of their input (busybox nc).
 #>
 function Start-LabProcess {
     param([Parameter(Mandatory)] $Lab, [Parameter(Mandatory)] [string] $Namespace,
-        [Parameter(Mandatory)] [string] $Command, [string[]] $Arguments = @())
+        [Parameter(Mandatory)] [string] $Command, [string[]] $Arguments = @(), [switch] $KeepInputOpen)
     $psi = [System.Diagnostics.ProcessStartInfo]::new('ip')
     foreach ($arg in @('netns', 'exec', $Namespace, $Command) + $Arguments) { $psi.ArgumentList.Add($arg) }
+    $psi.RedirectStandardInput = [bool]$KeepInputOpen
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true
     $psi.UseShellExecute = $false
