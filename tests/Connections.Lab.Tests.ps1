@@ -27,7 +27,8 @@ Describe 'Get-MptcpConnection agrees with ss on a two-path transfer' -Tag Lab -S
     BeforeAll {
         $lab = New-MptcpLab
         Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
-        $sender = Start-LabPeer $lab $lab.Client 'send', '--to', $lab.Addresses.ServerAddress, '--port', '5201', '--bytes', '20000000', '--hold', '30'
+        # Held long enough for every test below, also on a loaded machine where each pwsh takes seconds to start.
+        $sender = Start-LabPeer $lab $lab.Client 'send', '--to', $lab.Addresses.ServerAddress, '--port', '5201', '--bytes', '20000000', '--hold', '90'
         Start-Sleep -Milliseconds 800
         $r = Invoke-LabCmdlet $lab.Client { Get-MptcpConnection }
         $mptcp = Get-SsSocket $lab.Client '-Mni'
