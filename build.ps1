@@ -61,6 +61,24 @@ function Invoke-Build {
     Invoke-Pwsh -File (Join-Path $root 'tools/New-MamlHelp.ps1') -ModulePath $moduleOut -SourcePath (Join-Path $root 'en-US')
 }
 
+# The lab's Go program (tests/tools/GoProbe), when a Go toolchain is installed: built once per Go release and
+# source, and kept under output/ (a cold build of Go's standard library takes half a minute on two cores).
+function Build-GoProbe {
+    if (-not (Get-Command go -CommandType Application -ErrorAction Ignore)) { return }
+    $source = Join-Path $root 'tests/tools/GoProbe/main.go'
+    $target = Join-Path $output 'tools/GoProbe'
+    $key = "$(& go version) $((Get-FileHash $source -Algorithm SHA256).Hash)"
+    $stamp = Join-Path $target 'built-from.txt'
+    if ((Test-Path (Join-Path $target 'goprobe')) -and (Test-Path $stamp) -and (Get-Content $stamp -Raw).Trim() -eq $key) { return }
+    New-Item -ItemType Directory -Path $target -Force | Out-Null
+    $saved = @{}
+    $goEnv = @{ GOCACHE = (Join-Path $output 'go/cache'); GOPATH = (Join-Path $output 'go/path'); CGO_ENABLED = '0'; GOFLAGS = '-trimpath' }
+    foreach ($name in $goEnv.Keys) { $saved[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $goEnv[$name]) }
+    try { Invoke-Native go build -o (Join-Path $target 'goprobe') $source }
+    finally { foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) } }
+    Set-Content $stamp $key
+}
+
 function Invoke-Test {
     try {
         Invoke-Build
@@ -75,6 +93,7 @@ function Invoke-Test {
         # Only a run that may include the container tests (tagged Lab and Container) needs their roots.
         $containers = -not ($ExcludeTag | Where-Object { $_ -in 'Lab', 'Container' }) -and (-not $Tag -or ($Tag | Where-Object { $_ -in 'Lab', 'Container' }))
         if ($containers -and -not $missing -and (& id -u) -eq '0') { New-ContainerRoots }
+        Build-GoProbe
         # Another module's versions (0.0.1) of the module's dependencies, for tests/LoadContext.Tests.ps1.
         foreach ($name in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol') {
             Invoke-Native dotnet build (Join-Path $root 'tests/tools/ConflictingAssembly/ConflictingAssembly.csproj') -c Release `

@@ -23,6 +23,12 @@ Get-MptcpEndpoint | Out-Null; Get-MptcpCounter | Out-Null; Get-MptcpLimit | Out-
     [pscustomobject]@{ Operation = 'read counters'; Ours = (Measure-Ms { Get-MptcpCounter }); Reference = (Measure-Process nstat '-asz','--json'); Tool = 'nstat -asz --json' }
     [pscustomobject]@{ Operation = 'kernel state'; Ours = (Measure-Ms { Get-MptcpKernelState }); Reference = (Measure-Process sysctl 'net.mptcp'); Tool = 'sysctl net.mptcp' }
 )
+# The endpoint flag probe runs once per process (Get-MptcpKernelState caches it); here uncached, against the same
+# probe by hand: a throwaway namespace, endpoints with the flags ip knows, and a listing.
+`$n = [math]::Max(1, [int]($Iterations / 10))
+`$rows += [pscustomobject]@{ Operation = 'probe endpoint flags (uncached)'; Ours = (Measure-Ms { [MptcpTools.Kernel.EndpointFlagProbe]::Run([timespan]::FromSeconds(15)) })
+    Reference = (Measure-Process unshare '-n','sh','-c','ip mptcp endpoint add 127.0.0.1 id 1 subflow && ip mptcp endpoint add 127.0.0.2 id 2 subflow fullmesh && ip mptcp endpoint add 127.0.0.3 id 3 signal backup && ip -j mptcp endpoint show')
+    Tool = 'unshare -n sh -c "ip mptcp endpoint add ... (3 flags); ip -j mptcp endpoint show"' }
 `$rows | ForEach-Object { [pscustomobject]@{ Operation = `$_.Operation; 'Ours (ms)' = [math]::Round(`$_.Ours, 3); 'Reference (ms)' = [math]::Round(`$_.Reference, 3); Ratio = [math]::Round(`$_.Ours / `$_.Reference, 3); Reference = `$_.Tool } } | Format-Table -AutoSize | Out-String -Width 200
 "@
     . (Join-Path $root 'tools/common.ps1')

@@ -210,6 +210,7 @@ Describe 'Processes and daemons of other network namespaces' -Tag Lab -Skip:$lab
         $a.OtherNetworkNamespace | Should -Be "'$($lab.Server)'"
         $a.Verdict | Should -Match 'Runs in network namespace'
         $a.Remediation | Should -Match "ip netns exec $($lab.Server) pwsh"
+        "$($a.Remedy)" | Should -Be 'CheckOtherNamespace'
     }
 }
 

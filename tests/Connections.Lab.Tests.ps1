@@ -27,6 +27,7 @@ Describe 'Get-MptcpConnection agrees with ss on a two-path transfer' -Tag Lab -S
     BeforeAll {
         $lab = New-MptcpLab
         Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
+        # Held long enough for every test below, also on a loaded machine where each pwsh takes seconds to start.
         $sender = Start-LabPeer $lab $lab.Client 'send', '--to', $lab.Addresses.ServerAddress, '--port', '5201', '--bytes', '20000000', '--hold', '300'
         Start-Sleep -Milliseconds 800
         $r = Invoke-LabCmdlet $lab.Client { Get-MptcpConnection }
@@ -178,8 +179,13 @@ Describe 'Test-MptcpApplication on iperf3, plain and under mptcpize' -Tag Lab -S
         $p.Version | Should -Be $expectedVersion
         $p.Package | Should -Be 'iperf3'
         $helpHasMptcp = [bool]((& iperf3 --help 2>&1) -match '--mptcp')
-        if ($helpHasMptcp) { $p.Remediation | Should -Match 'iperf3 --mptcp' }
-        else { $p.Remediation | Should -Match 'mptcpize run iperf3 -c' }
+        if ($helpHasMptcp) { $p.Remediation | Should -Match 'iperf3 --mptcp'; "$($p.Remedy)" | Should -Be 'OwnSwitch' }
+        else {
+            $p.Remediation | Should -Match 'has no MPTCP switch \(iperf3 has --mptcp from 3\.19\): run it under mptcpize \(package mptcpize\): mptcpize run iperf3 -c'
+            "$($p.Remedy)" | Should -Be 'MptcpizeRun'
+        }
+        $p.IsStaticallyLinked | Should -BeFalse
+        $p.IsGoBinary | Should -BeFalse
     }
 
     It 'says iperf3 under mptcpize uses MPTCP' {
@@ -201,6 +207,100 @@ Describe 'Test-MptcpApplication on iperf3, plain and under mptcpize' -Tag Lab -S
         $r3 = Invoke-LabCmdlet $lab.Client { Get-MptcpConnection | Test-MptcpApplication }
         $r3.Output.ProcessId | Should -Contain $wrapped.Id
         $r3.Output.ProcessId | Should -Not -Contain $plain.Id
+    }
+}
+
+Describe 'Test-MptcpApplication on a Go program, a static one and a socket-activated one' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $goProbe = (Resolve-Path (Join-Path $PSScriptRoot '../output/tools/GoProbe/goprobe') -ErrorAction Ignore).Path
+        if (-not $goProbe) { throw 'output/tools/GoProbe/goprobe is missing: build.ps1 -Task Test builds it with golang-go (a test prerequisite).' }
+        $lab = New-MptcpLab
+        Start-LabPeer $lab $lab.Server 'serve', '--port', '5401' | Out-Null
+        # A Go program, busybox-static's nc alone and under mptcpize, and a program systemd's own activator hands a socket.
+        $go = Start-LabProcess $lab $lab.Client $goProbe 'dial', "$($lab.Addresses.ServerAddress):5401"
+        $static = Start-LabProcess $lab $lab.Client /bin/busybox 'nc', $lab.Addresses.ServerAddress, '5401' -KeepInputOpen
+        $wrapped = Start-LabProcess $lab $lab.Client mptcpize 'run', '/bin/busybox', 'nc', $lab.Addresses.ServerAddress, '5401' -KeepInputOpen
+        $activated = Start-LabProcess $lab $lab.Client systemd-socket-activate '-l', '127.0.0.1:5402', '--fdname=lab-web.socket', 'sleep', '60'
+        # systemd-socket-activate execs its program at the first connection: make one from the same namespace.
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        do {
+            Start-Sleep -Milliseconds 200
+            $null = Invoke-InNamespace $lab.Client bash '-c', 'exec 3<>/dev/tcp/127.0.0.1/5402' -AllowFailure
+        } until ($LASTEXITCODE -eq 0 -or [DateTime]::UtcNow -gt $deadline)
+        # ss is the reference: which of these processes hold TCP sockets, and which MPTCP ones.
+        function Get-SocketOwners([string] $Kind) {
+            @(Invoke-InNamespace $lab.Client ss "-H$($Kind)anp" | ForEach-Object { [regex]::Matches($_, 'pid=(\d+)') | ForEach-Object { [int]$_.Groups[1].Value } }) | Sort-Object -Unique
+        }
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        do { Start-Sleep -Milliseconds 300; $tcpOwners = Get-SocketOwners 't' }
+        until ((@($go.Id, $static.Id, $wrapped.Id, $activated.Id) | Where-Object { $_ -notin $tcpOwners }).Count -eq 0 -or [DateTime]::UtcNow -gt $deadline)
+        $mptcpOwners = Get-SocketOwners 'M'
+        $r = Invoke-LabCmdlet $lab.Client { Test-MptcpApplication -ProcessId $args } -ArgumentList $go.Id, $static.Id, $wrapped.Id, $activated.Id
+        $byPid = @{}; foreach ($o in $r.Output) { $byPid[[int]$o.ProcessId] = $o }
+        $goVersion = (& go version $goProbe) -replace '^.*: ', ''
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'reports all four, each with plain TCP sockets as ss shows them' {
+        $r.Errors | Should -BeNullOrEmpty
+        foreach ($p in $go, $static, $wrapped, $activated) {
+            $tcpOwners | Should -Contain $p.Id
+            $mptcpOwners | Should -Not -Contain $p.Id
+            $byPid[$p.Id].UsesMptcp | Should -BeFalse
+            $byPid[$p.Id].TcpSockets | Should -BeGreaterThan 0
+        }
+    }
+
+    It 'says the Go program is Go, of the release go version reads, and that only Go can make it use MPTCP' {
+        $g = $byPid[$go.Id]
+        $g.IsGoBinary | Should -BeTrue
+        $g.GoVersion | Should -Be $goVersion
+        $g.IsStaticallyLinked | Should -BeTrue
+        $minor = [int]([regex]::Match($goVersion, 'go1\.(\d+)').Groups[1].Value)
+        if ($minor -lt 21) {
+            "$($g.Remedy)" | Should -Be 'GoRebuild'
+            $g.Remediation | Should -Match "built with $([regex]::Escape($goVersion)), which has no MPTCP: rebuild it with Go 1\.21"
+        }
+        else {
+            "$($g.Remedy)" | Should -Be 'GoDebug'
+            $g.Remediation | Should -Match 'GODEBUG=multipathtcp=1'
+        }
+        $g.Remediation | Should -Match 'mptcpize cannot convert it'
+    }
+
+    It 'says plainly that mptcpize cannot convert busybox-static, and shows it failing to' {
+        $s = $byPid[$static.Id]
+        $s.IsStaticallyLinked | Should -BeTrue
+        $s.IsGoBinary | Should -BeFalse
+        "$($s.Remedy)" | Should -Be 'CannotConvert'
+        $s.Remediation | Should -Match '^It is statically linked: mptcpize cannot convert it'
+        $w = $byPid[$wrapped.Id]
+        $w.UnderMptcpize | Should -BeTrue -Because 'mptcpize run put its library in LD_PRELOAD'
+        "$($w.Remedy)" | Should -Be 'CannotConvert'
+        $w.Remediation | Should -Match 'runs under mptcpize, but it is statically linked: the library mptcpize preloads never loads into it'
+    }
+
+    It 'sees the socket systemd handed over, and what this systemd can do about it' {
+        $a = $byPid[$activated.Id]
+        $a.SocketUnit | Should -Be 'lab-web.socket'
+        $a.TcpListeners | Should -Be 1
+        $systemd = (& dpkg-query -W -f='${Version}' systemd)
+        & dpkg --compare-versions $systemd lt 257
+        if ($LASTEXITCODE -eq 0) {
+            "$($a.Remedy)" | Should -Be 'CannotConvert'
+            $a.Remediation | Should -Match "this systemd $([regex]::Escape($systemd)) predates SocketProtocol=mptcp \(257\)"
+        }
+        else {
+            "$($a.Remedy)" | Should -Be 'SocketUnit'
+            $a.Remediation | Should -Match 'SocketProtocol=mptcp'
+        }
+    }
+
+    It 'gives the diagnosis the same remediation for the Go program' {
+        $d = Invoke-LabCmdlet $lab.Client { Invoke-MptcpDiagnosis -ProcessName goprobe }
+        $finding = @($d.Output | Where-Object Id -eq 'ApplicationNotUsingMptcp')
+        $finding.Count | Should -Be 1
+        $finding[0].Remediation | Should -Be $byPid[$go.Id].Remediation
     }
 }
 

@@ -156,24 +156,105 @@ Describe 'Judging a connection attempt' {
 Describe 'Judging an application' {
     BeforeAll {
         function New-Facts([hashtable] $H) {
-            [MptcpTools.Kernel.ProcessFacts]@{
+            $f = [MptcpTools.Kernel.ProcessFacts]@{
                 ProcessId = 42; Name = 'iperf3'; CommandLine = 'iperf3 -c 203.0.113.2'
                 TcpSockets = [int]$H.Tcp; MptcpSockets = [int]$H.Mptcp; UnderMptcpize = [bool]$H.Wrap; HasMptcpSwitch = [bool]$H.Switch; PackageVersion = '3.12-1'
             }
+            $more = @{}
+            foreach ($k in $H.Keys | Where-Object { $_ -notin 'Tcp', 'Mptcp', 'Wrap', 'Switch' }) { $more[$k] = $H[$k] }
+            # Only set values: PowerShell would turn a null string into ''.
+            if ($more.Count) { $f = [MptcpTools.Kernel.ProcessFacts]$(foreach ($p in $f.PSObject.Properties) { if (-not $more.ContainsKey($p.Name) -and $null -ne $p.Value) { $more[$p.Name] = $p.Value } }; foreach ($k in @($more.Keys)) { if ($null -eq $more[$k]) { $more.Remove($k) } }; $more) }
+            $f
         }
     }
 
     It 'says <Case>' -ForEach @(
-        @{ Case = 'an MPTCP user uses MPTCP'; H = @{ Mptcp = 1 }; Uses = $true; Remedy = '^$' }
-        @{ Case = 'a plain program without a switch should run under mptcpize'; H = @{ Tcp = 2 }; Uses = $false; Remedy = 'mptcpize run iperf3 -c 203\.0\.113\.2' }
-        @{ Case = 'a plain program with --mptcp should use it'; H = @{ Tcp = 2; Switch = $true }; Uses = $false; Remedy = 'iperf3 --mptcp -c 203\.0\.113\.2' }
-        @{ Case = 'a program under mptcpize that still uses TCP is bypassing libc'; H = @{ Tcp = 1; Wrap = $true }; Uses = $false; Remedy = 'bypass' }
-        @{ Case = 'a program without sockets cannot be judged yet'; H = @{}; Uses = $false; Remedy = '^$' }
+        @{ Case = 'an MPTCP user uses MPTCP'; H = @{ Mptcp = 1 }; Uses = $true; Remedy = '^$'; Kind = 'None' }
+        @{ Case = 'a plain program without a switch should run under mptcpize'; H = @{ Tcp = 2 }; Uses = $false; Remedy = 'mptcpize run iperf3 -c 203\.0\.113\.2'; Kind = 'MptcpizeRun' }
+        @{ Case = 'a plain program with --mptcp should use it'; H = @{ Tcp = 2; Switch = $true }; Uses = $false; Remedy = 'iperf3 --mptcp -c 203\.0\.113\.2'; Kind = 'OwnSwitch' }
+        @{ Case = 'a program under mptcpize that still uses TCP is bypassing libc'; H = @{ Tcp = 1; Wrap = $true }; Uses = $false; Remedy = 'bypass'; Kind = 'CannotConvert' }
+        @{ Case = 'a program without sockets cannot be judged yet'; H = @{}; Uses = $false; Remedy = '^$'; Kind = 'None' }
     ) {
         $report = [MptcpTools.Diagnosis.ApplicationJudge]::Judge((New-Facts $H))
         $report.UsesMptcp | Should -Be $Uses
         $report.Remediation | Should -Match $Remedy
+        "$($report.Remedy)" | Should -Be $Kind
         $report.Verdict | Should -Not -BeNullOrEmpty
+    }
+
+    It 'picks <Case>' -ForEach @(
+        # The program's own switch, where the installed version (or build) has it.
+        @{ Case = 'iperf3''s own switch from 3.19 by the package version'; H = @{ Tcp = 2; PackageVersion = '3.19-1'; Package = 'iperf3' }; Kind = 'OwnSwitch'; Text = 'iperf3 has --mptcp from 3\.19, and 3\.19-1 is installed\): iperf3 --mptcp -c 203\.0\.113\.2$'; Switch = '--mptcp' }
+        @{ Case = 'mptcpize for iperf3 3.12, saying from which version it has the switch'; H = @{ Tcp = 2; PackageVersion = '3.12-1+deb12u2'; Package = 'iperf3' }; Kind = 'MptcpizeRun'; Text = '^This iperf3 3\.12-1\+deb12u2 has no MPTCP switch \(iperf3 has --mptcp from 3\.19\): run it under mptcpize \(package mptcpize\): mptcpize run iperf3 -c 203\.0\.113\.2$' }
+        @{ Case = 'the switch of a build that contains it, whatever its version says (a backport)'; H = @{ Tcp = 2; PackageVersion = '3.12-1'; Package = 'iperf3'; SwitchMarkersFound = [string[]]@('--mptcp') }; Kind = 'OwnSwitch'; Text = 'its installed build contains --mptcp\): iperf3 --mptcp' }
+        @{ Case = 'curl''s --mptcp from 8.9.0'; H = @{ Tcp = 1; Name = 'curl'; CommandLine = 'curl -O http://203.0.113.2/f'; Package = 'curl'; PackageVersion = '8.9.1-2' }; Kind = 'OwnSwitch'; Text = 'curl --mptcp -O http://203\.0\.113\.2/f$' }
+        @{ Case = 'mptcpize for Debian 12''s curl 7.88'; H = @{ Tcp = 1; Name = 'curl'; CommandLine = 'curl -O http://203.0.113.2/f'; Package = 'curl'; PackageVersion = '7.88.1-10+deb12u8' }; Kind = 'MptcpizeRun'; Text = 'curl has --mptcp from 8\.9\.0\): run it under mptcpize .*: mptcpize run curl -O' }
+        @{ Case = 'nginx''s listen ... multipath when its build has it'; H = @{ Tcp = 3; TcpListeners = 2; Name = 'nginx'; CommandLine = 'nginx: worker process'; Package = 'nginx'; PackageVersion = '1.29.7-1'; SwitchMarkersFound = [string[]]@('multipath'); ServiceUnit = 'nginx.service' }; Kind = 'OwnConfiguration'; Text = 'listen 443 ssl multipath;'; Switch = 'multipath' }
+        @{ Case = 'mptcpize enable for an nginx service whose build lacks it'; H = @{ Tcp = 3; TcpListeners = 2; Name = 'nginx'; CommandLine = 'nginx: worker process'; Package = 'nginx-core'; PackageVersion = '1.22.1-9'; ServiceUnit = 'nginx.service' }; Kind = 'MptcpizeService'; Text = 'has no MPTCP option \(this build of nginx does not contain multipath\)\. It runs as the systemd service nginx\.service: mptcpize enable nginx\.service \(package mptcpize\), then systemctl restart nginx\.service\.' }
+        @{ Case = 'HAProxy''s mptcp@ addresses from 3.1'; H = @{ Tcp = 2; TcpListeners = 1; Name = 'haproxy'; CommandLine = 'haproxy -f /etc/haproxy/haproxy.cfg'; Package = 'haproxy'; PackageVersion = '3.1.5-1' }; Kind = 'OwnConfiguration'; Text = 'bind mptcp@0\.0\.0\.0:443'; Switch = 'mptcp@' }
+        @{ Case = 'mptcpize for HAProxy 2.6'; H = @{ Tcp = 2; TcpListeners = 1; Name = 'haproxy'; CommandLine = 'haproxy -f /etc/haproxy/haproxy.cfg'; Package = 'haproxy'; PackageVersion = '2.6.12-1+deb12u1' }; Kind = 'MptcpizeRun'; Text = 'HAProxy has mptcp@ from 3\.1\): run it under mptcpize' }
+        # Go: only Go itself can ask for MPTCP.
+        @{ Case = 'a rebuild for a Go 1.19 program, never mptcpize'; H = @{ Tcp = 1; Name = 'goprobe'; CommandLine = 'goprobe dial 203.0.113.2:5401'; IsGoBinary = $true; GoVersion = 'go1.19.8'; IsStaticallyLinked = $true; PackageVersion = $null }; Kind = 'GoRebuild'; Text = 'built with go1\.19\.8, which has no MPTCP: rebuild it with Go 1\.21 or later .*mptcpize cannot convert it: Go makes its socket\(\) system calls itself' }
+        @{ Case = 'a rebuild for Go before 1.18, which kept no version'; H = @{ Tcp = 1; Name = 'old'; CommandLine = 'old'; IsGoBinary = $true; PackageVersion = $null }; Kind = 'GoRebuild'; Text = 'built with Go before 1\.18' }
+        @{ Case = 'GODEBUG for a Go 1.22 client'; H = @{ Tcp = 1; Name = 'app'; CommandLine = 'app --to 203.0.113.2'; IsGoBinary = $true; GoVersion = 'go1.22.4'; PackageVersion = $null }; Kind = 'GoDebug'; Text = 'It is a Go 1\.22 program: Turn Go''s MPTCP on for it: GODEBUG=multipathtcp=1 app --to 203\.0\.113\.2\. mptcpize cannot' }
+        @{ Case = 'GODEBUG in the unit of a Go 1.22 service'; H = @{ Tcp = 1; Name = 'app'; CommandLine = 'app'; IsGoBinary = $true; GoVersion = 'go1.22.4'; ServiceUnit = 'app.service'; PackageVersion = $null }; Kind = 'GoDebug'; Text = 'systemctl edit app\.service, add Environment=GODEBUG=multipathtcp=1 to its \[Service\] section, then systemctl restart app\.service' }
+        @{ Case = 'why a Go 1.24 server''s listeners are plain TCP although Go listens with MPTCP by default'; H = @{ Tcp = 1; TcpListeners = 1; Name = 'srv'; CommandLine = 'srv'; IsGoBinary = $true; GoVersion = 'go1.24.1'; PackageVersion = $null }; Kind = 'GoDebug'; Text = 'Go 1\.24 and later listen with MPTCP by default, yet its listeners are plain TCP: the program turns it off itself' }
+        @{ Case = 'the GODEBUG that turns a Go 1.24 server''s MPTCP off'; H = @{ Tcp = 1; TcpListeners = 1; Name = 'srv'; CommandLine = 'srv'; IsGoBinary = $true; GoVersion = 'go1.24.1'; GoDebug = 'http2client=0,multipathtcp=0'; PackageVersion = $null }; Kind = 'GoDebug'; Text = 'GODEBUG=multipathtcp=0 turns it off' }
+        @{ Case = 'that Go 1.24 clients still need GODEBUG'; H = @{ Tcp = 1; Name = 'cli'; CommandLine = 'cli'; IsGoBinary = $true; GoVersion = 'go1.24.1'; PackageVersion = $null }; Kind = 'GoDebug'; Text = 'only for listeners, not for the connections it opens\. Turn Go''s MPTCP on for it: GODEBUG=multipathtcp=1 cli' }
+        @{ Case = 'that GODEBUG already asks for MPTCP'; H = @{ Tcp = 1; Name = 'cli'; CommandLine = 'cli'; IsGoBinary = $true; GoVersion = 'go1.22.0'; GoDebug = 'multipathtcp=1'; PackageVersion = $null }; Kind = 'GoDebug'; Text = 'GODEBUG already asks for MPTCP \(multipathtcp=1\)' }
+        # Socket activation: the socket is systemd's, not the program's.
+        @{ Case = 'SocketProtocol=mptcp for a socket-activated service on systemd 257'; H = @{ Tcp = 1; TcpListeners = 1; Name = 'web'; CommandLine = 'web'; SocketActivated = $true; SocketUnit = 'web.socket'; ServiceUnit = 'web.service'; SystemdVersion = '257.4-1'; PackageVersion = $null }; Kind = 'SocketUnit'; Text = 'add SocketProtocol=mptcp to the \[Socket\] section \(systemctl edit web\.socket; systemd 257 and later\), then systemctl restart web\.socket web\.service\.' }
+        @{ Case = 'that systemd 252 cannot make a socket-activated service MPTCP'; H = @{ Tcp = 1; TcpListeners = 1; Name = 'web'; CommandLine = 'web'; SocketActivated = $true; ServiceUnit = 'web@2.service'; SystemdVersion = '252.39-1~deb12u2'; PackageVersion = $null }; Kind = 'CannotConvert'; Text = 'comes from systemd \(web\.socket\), and this systemd 252\.39-1~deb12u2 predates SocketProtocol=mptcp \(257\)' }
+        # Statically linked: mptcpize cannot.
+        @{ Case = 'plainly that mptcpize cannot convert a static program'; H = @{ Tcp = 1; Name = 'busybox'; CommandLine = 'busybox nc 203.0.113.2 5401'; IsStaticallyLinked = $true; IsGoBinary = $false; PackageVersion = $null }; Kind = 'CannotConvert'; Text = '^It is statically linked: mptcpize cannot convert it' }
+        @{ Case = 'why a static program under mptcpize stays TCP'; H = @{ Tcp = 1; Wrap = $true; Name = 'busybox'; CommandLine = 'busybox nc 203.0.113.2 5401'; IsStaticallyLinked = $true; PackageVersion = $null }; Kind = 'CannotConvert'; Text = 'runs under mptcpize, but it is statically linked: the library mptcpize preloads never loads into it' }
+        # Services of dynamically linked programs.
+        @{ Case = 'mptcpize enable for a system service'; H = @{ Tcp = 1; Name = 'sshd'; CommandLine = 'sshd: /usr/sbin/sshd -D'; IsStaticallyLinked = $false; ServiceUnit = 'ssh.service'; PackageVersion = $null }; Kind = 'MptcpizeService'; Text = '^It runs as the systemd service ssh\.service: mptcpize enable ssh\.service' }
+        @{ Case = 'mptcpize run in the ExecStart of a user service'; H = @{ Tcp = 1; Name = 'syncer'; CommandLine = 'syncer'; ServiceUnit = 'syncer.service'; IsUserService = $true; PackageVersion = $null }; Kind = 'MptcpizeService'; Text = 'user service syncer\.service: .*systemctl --user edit --full syncer\.service' }
+    ) {
+        $report = [MptcpTools.Diagnosis.ApplicationJudge]::Judge((New-Facts $H))
+        $report.UsesMptcp | Should -BeFalse
+        "$($report.Remedy)" | Should -Be $Kind
+        $report.Remediation | Should -Match $Text
+        if ($Switch) { $report.MptcpSwitch | Should -Be $Switch }
+    }
+
+    It 'carries what it found about the executable into the report' {
+        $report = [MptcpTools.Diagnosis.ApplicationJudge]::Judge((New-Facts @{ Tcp = 1; IsGoBinary = $true; GoVersion = 'go1.19.8'; IsStaticallyLinked = $true; ServiceUnit = 'a.service'; SocketActivated = $true; SocketUnit = 'a.socket' }))
+        $report.IsGoBinary | Should -BeTrue
+        $report.GoVersion | Should -Be 'go1.19.8'
+        $report.IsStaticallyLinked | Should -BeTrue
+        $report.ServiceUnit | Should -Be 'a.service'
+        $report.SocketUnit | Should -Be 'a.socket'
+    }
+
+    It 'reads the Go release from <Text>' -ForEach @(
+        @{ Text = 'go1.19.8'; Expected = '1.19' }
+        @{ Text = 'go1.24rc1'; Expected = '1.24' }
+        @{ Text = 'devel go1.25-8c8b8a1 Tue Feb 4 10:00:00 2025 +0000'; Expected = '1.25' }
+        @{ Text = 'go1.22.4 X:boringcrypto'; Expected = '1.22' }
+    ) {
+        "$([MptcpTools.Diagnosis.ApplicationJudge]::ParseGoVersion($Text))" | Should -Be $Expected
+    }
+}
+
+Describe 'Debian versions, compared as dpkg does' {
+    BeforeDiscovery {
+        $pairs = @(
+            @{ A = '3.12-1+deb12u2'; B = '3.19' }, @{ A = '3.19-1'; B = '3.19' }, @{ A = '8.9.0~rc1-1'; B = '8.9.0' }, @{ A = '1:1.0'; B = '2.0' },
+            @{ A = '252.39-1~deb12u2'; B = '257' }, @{ A = '257.4-1'; B = '257' }, @{ A = '1.0a'; B = '1.0' }, @{ A = '1.0'; B = '1.0+b1' },
+            @{ A = '2.6.12-1+deb12u1'; B = '3.1' }, @{ A = '3.1.0-1'; B = '3.1' }, @{ A = '1.22.1-9'; B = '1.22.1-9' }, @{ A = '1.0~~'; B = '1.0~' },
+            @{ A = '007'; B = '7' }, @{ A = '2:0.1'; B = '1:9.9' }, @{ A = '1.2-3.4'; B = '1.2-3.10' }, @{ A = '1.2.a'; B = '1.2.+' })
+    }
+
+    It 'orders <A> against <B> as dpkg --compare-versions does' -ForEach $pairs {
+        $ours = [Math]::Sign([MptcpTools.Host.DebianPackages]::CompareVersions($A, $B))
+        if (Get-Command dpkg -CommandType Application -ErrorAction Ignore) {
+            & dpkg --compare-versions $A lt $B
+            $expected = if ($LASTEXITCODE -eq 0) { -1 } else { & dpkg --compare-versions $A eq $B; if ($LASTEXITCODE -eq 0) { 0 } else { 1 } }
+            $ours | Should -Be $expected
+        }
+        [Math]::Sign([MptcpTools.Host.DebianPackages]::CompareVersions($B, $A)) | Should -Be (-$ours)
     }
 }
 

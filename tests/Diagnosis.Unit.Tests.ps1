@@ -234,7 +234,8 @@ Describe 'Application, probe and capture rules' {
     It 'ApplicationNotUsingMptcp carries the application''s own remediation' {
         $p = [MptcpTools.Kernel.ProcessFacts]@{ ProcessId = 7; Name = 'iperf3'; CommandLine = 'iperf3 -c x'; TcpSockets = 2 }
         $hit = Get-Id (Invoke-Rules @{ Processes = [MptcpTools.Kernel.ProcessFacts[]]@($p) }) 'ApplicationNotUsingMptcp'
-        $hit[0].Remediation | Should -Be 'This iperf3 has no MPTCP switch: run it under mptcpize (package mptcpize): mptcpize run iperf3 -c x'
+        $hit[0].Remediation | Should -Be 'This iperf3 has no MPTCP switch (iperf3 has --mptcp from 3.19, and this build does not contain it): run it under mptcpize (package mptcpize): mptcpize run iperf3 -c x'
+        "$($hit[0].Evidence[0].Remedy)" | Should -Be 'MptcpizeRun'
         $hit[0].Evidence[0].ProcessId | Should -Be 7
     }
 

@@ -282,6 +282,80 @@ Describe 'Get-MptcpKernelState agrees with sysctl and ip' -Tag Lab -Skip:$labSki
     }
 }
 
+Describe 'Get-MptcpKernelState knows the kernel in front of it, by probing' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        # What a kernel keeps of an endpoint's flags, read with ip (which prints flags it does not name as rawflags, in hex).
+        function Get-IpFlags([string] $Namespace, [int] $Id) {
+            $e = @(((Invoke-InNamespace $Namespace ip '-j', 'mptcp', 'endpoint', 'show') -join '') | ConvertFrom-Json) | Where-Object id -eq $Id
+            $bits = if ($e.PSObject.Properties['rawflags']) { [Convert]::ToUInt32($e.rawflags, 16) } else { 0 }
+            foreach ($name in 'signal', 'subflow', 'backup', 'fullmesh') { if ($e.PSObject.Properties[$name]) { $bits = $bits -bor @{ signal = 1; subflow = 2; backup = 4; fullmesh = 8 }[$name] } }
+            $bits
+        }
+        function Get-NstatNames([string] $Namespace) {
+            $kernel = (((Invoke-InNamespace $Namespace nstat '-asz', '--json') -join '') | ConvertFrom-Json).kernel
+            @($kernel.PSObject.Properties.Name | Where-Object { $_ -like 'MPTcpExt*' } | ForEach-Object { $_.Substring(8) })
+        }
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'probes endpoint flags in a namespace of its own, agreeing with what ip shows the kernel keeps, and changes nothing' {
+        $before = (Invoke-InNamespace $lab.Client ip '-j', 'mptcp', 'endpoint', 'show') -join ''
+        $r = Invoke-LabCmdlet $lab.Client {
+            Get-MptcpKernelState
+            # Every thread of this process is back in (or never left) this namespace: the probe's thread is gone.
+            $own = (Get-Item /proc/self/ns/net).LinkTarget
+            @(Get-ChildItem /proc/self/task | ForEach-Object { (Get-Item "$($_.FullName)/ns/net").LinkTarget } | Where-Object { $_ -ne $own }).Count
+        }
+        $r.Errors | Should -BeNullOrEmpty
+        $state = $r.Output[0]
+        $r.Output[1] | Should -Be 0
+        (Invoke-InNamespace $lab.Client ip '-j', 'mptcp', 'endpoint', 'show') -join '' | Should -Be $before
+
+        # The reference: the same flags offered in the lab's router namespace, with ip where it names them.
+        Invoke-InNamespace $lab.Router ip 'mptcp', 'endpoint', 'add', '192.0.2.97', 'id', '97', 'subflow', 'fullmesh' -AllowFailure | Out-Null
+        $fullmesh = ((Get-IpFlags $lab.Router 97) -band 8) -ne 0
+        $laminarAdd = Invoke-LabCmdlet $lab.Router { Add-MptcpEndpoint -Address 192.0.2.98 -Id 98 -Flags Laminar }
+        $laminar = $laminarAdd.Errors.Count -eq 0 -and ((Get-IpFlags $lab.Router 98) -band 0x20) -ne 0
+        $implicitAdd = Invoke-LabCmdlet $lab.Router { Add-MptcpEndpoint -Address 192.0.2.99 -Id 99 -Flags Implicit }
+        Invoke-InNamespace $lab.Router ip 'mptcp', 'endpoint', 'flush' | Out-Null
+        "$($state.Features.FullmeshEndpoints.Support)" | Should -Be $(if ($fullmesh) { 'Supported' } else { 'NotSupported' })
+        "$($state.Features.LaminarEndpoints.Support)" | Should -Be $(if ($laminar) { 'Supported' } else { 'NotSupported' })
+        $implicitRefused = @($implicitAdd.Errors | Where-Object FullyQualifiedErrorId -like 'InvalidArgument,*').Count -eq 1
+        "$($state.Features.ImplicitEndpoints.Support)" | Should -Be $(if ($implicitRefused) { 'Supported' } else { 'NotSupported' })
+        $release = [version]([regex]::Match((Get-Content /proc/sys/kernel/osrelease), '^\d+\.\d+').Value)
+        if ($release -ge [version]'6.18') { "$($state.Features.LaminarEndpoints.Support)" | Should -Be 'Supported' }
+    }
+
+    It 'judges the sysctl features by the sysctls sysctl lists, and lists the counters nstat does' {
+        $state = (Invoke-LabCmdlet $lab.Client { Get-MptcpKernelState }).Output[0]
+        $keys = @(Invoke-InNamespace $lab.Client sysctl '-aN' | Where-Object { $_ -like 'net.mptcp.*' })
+        foreach ($case in @(
+                @{ Feature = 'PathManagerByName'; Key = 'net.mptcp.path_manager' }
+                @{ Feature = 'SynDropFallbackTunable'; Key = 'net.mptcp.syn_retrans_before_tcp_fallback' }
+                @{ Feature = 'SchedulerSelection'; Key = 'net.mptcp.available_schedulers' })) {
+            "$($state.Features.($case.Feature).Support)" | Should -Be $(if ($keys -contains $case.Key) { 'Supported' } else { 'NotSupported' }) -Because $case.Feature
+        }
+        $names = Get-NstatNames $lab.Client
+        $state.Features.Counters | Should -Be $names
+        "$($state.Features.SynDropFallback.Support)" | Should -Be $(if ($keys -contains 'net.mptcp.syn_retrans_before_tcp_fallback' -or $names -contains 'MPCapableSYNTXDrop') { 'Supported' } else { 'NotSupported' })
+        "$($state.Features.BlackholeDetection.Support)" | Should -Be $(if ($keys -contains 'net.mptcp.blackhole_timeout' -or $names -contains 'Blackhole') { 'Supported' } else { 'NotSupported' })
+        $state.Features.UndescribedCounters | Should -BeNullOrEmpty -Because 'every counter of this kernel is in the catalog'
+    }
+
+    It 'says Unknown for endpoint flags, with the reason, without CAP_SYS_ADMIN, and still judges the rest' {
+        $r = Invoke-LabCmdlet $lab.Client { Get-MptcpKernelState } -DropCapability sys_admin
+        $r.Errors | Should -BeNullOrEmpty
+        $state = $r.Output[0]
+        foreach ($name in 'FullmeshEndpoints', 'ImplicitEndpoints', 'LaminarEndpoints') {
+            "$($state.Features.$name.Support)" | Should -Be 'Unknown' -Because $name
+            $state.Features.$name.Evidence | Should -Match 'CAP_SYS_ADMIN'
+        }
+        @($state.Notes | Where-Object { $_ -like 'Endpoint flags:*CAP_SYS_ADMIN*' }).Count | Should -Be 1
+        "$($state.Features.BlackholeDetection.Support)" | Should -Not -Be 'Unknown'
+    }
+}
+
 Describe 'Get-MptcpCounter agrees with nstat' -Tag Lab -Skip:$labSkip {
     BeforeAll {
         $lab = New-MptcpLab

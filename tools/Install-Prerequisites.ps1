@@ -22,6 +22,12 @@ $needed = [ordered]@{
     # The container lab: Debian roots made with debootstrap, booted with systemd-nspawn.
     debootstrap = { [bool](Get-Command debootstrap -CommandType Application -ErrorAction Ignore) }
     'systemd-container' = { [bool](Get-Command systemd-nspawn -CommandType Application -ErrorAction Ignore) }
+    # Real programs of the kinds Test-MptcpApplication tells apart: a Go program (built from tests/tools/GoProbe),
+    # a statically linked one, a socket-activated one (systemd's own activator), and readelf to check its ELF reader.
+    'golang-go' = { [bool](Get-Command go -CommandType Application -ErrorAction Ignore) }
+    'busybox-static' = { "$(& dpkg-query -W -f='${Status}' busybox-static 2>$null)" -eq 'install ok installed' }
+    systemd    = { [bool](Get-Command systemd-socket-activate -CommandType Application -ErrorAction Ignore) }
+    binutils   = { [bool](Get-Command readelf -CommandType Application -ErrorAction Ignore) }
 }
 
 # The diagnosis only reads the host: it gets the libraries and read-only tools the module reads through,

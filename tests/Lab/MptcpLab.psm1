@@ -218,12 +218,16 @@ function Start-LabPeer {
 .SYNOPSIS
     Starts any program in a namespace in the background (iperf3, mptcpd, mptcpize run ...); the lab
     stops it when it is removed. Returns the process.
+.PARAMETER KeepInputOpen
+    Give it a standard input that stays open (and empty) until the lab is removed, for programs that end at
+    the end of their input (busybox nc).
 #>
 function Start-LabProcess {
     param([Parameter(Mandatory)] $Lab, [Parameter(Mandatory)] [string] $Namespace,
-        [Parameter(Mandatory)] [string] $Command, [string[]] $Arguments = @())
+        [Parameter(Mandatory)] [string] $Command, [string[]] $Arguments = @(), [switch] $KeepInputOpen)
     $psi = [System.Diagnostics.ProcessStartInfo]::new('ip')
     foreach ($arg in @('netns', 'exec', $Namespace, $Command) + $Arguments) { $psi.ArgumentList.Add($arg) }
+    $psi.RedirectStandardInput = [bool]$KeepInputOpen
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true
     $psi.UseShellExecute = $false
@@ -356,11 +360,12 @@ function Invoke-LabCmdlet {
             $binds = foreach ($target in $BindMount.Keys) { $BindMount[$target]; $target }
             $command += @('unshare', '-m', 'sh', '-c', 'while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"', 'sh') + $binds + @('--')
         }
-        $command += @($pwsh) + $pwshArgs
+        # Capabilities go last, right before pwsh: entering the namespace and mounting need CAP_SYS_ADMIN themselves.
         if ($DropCapability) {
             $drop = ($DropCapability | ForEach-Object { "-$_" }) -join ','
-            $command = @('setpriv', "--inh-caps=$drop", "--bounding-set=$drop") + $command
+            $command += @('setpriv', "--inh-caps=$drop", "--bounding-set=$drop")
         }
+        $command += @($pwsh) + $pwshArgs
         $console = & $command[0] @($command | Select-Object -Skip 1) 2>&1
         if (-not (Test-Path $resultFile)) { throw "pwsh in $Namespace produced no result: $($console -join "`n")" }
         $result = [System.Management.Automation.PSSerializer]::Deserialize((Get-Content -LiteralPath $resultFile -Raw))

@@ -17,6 +17,10 @@ public sealed class GetMptcpCounterCommand : MptcpCmdlet
     [SupportsWildcards]
     public string[]? Name { get; set; }
 
+    /// <summary>Only counters of these groups (what a non-zero value means: Fallback, Joins, ...).</summary>
+    [Parameter]
+    public MptcpCounterGroup[]? Group { get; set; }
+
     /// <summary>Only counters that are not zero (with -Interval: that changed).</summary>
     [Parameter]
     public SwitchParameter NonZero { get; set; }
@@ -71,7 +75,8 @@ public sealed class GetMptcpCounterCommand : MptcpCmdlet
             WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant)).ToArray();
         foreach (KeyValuePair<string, long> counter in current)
         {
-            if (patterns is not null && !patterns.Any(p => p.IsMatch(counter.Key)))
+            if ((patterns is not null && !patterns.Any(p => p.IsMatch(counter.Key)))
+                || (Group is not null && !Group.Contains(MptcpCounterCatalog.GroupOf(counter.Key))))
             {
                 continue;
             }

@@ -193,7 +193,11 @@ public sealed class DiagnosisGatherer
         }
 
         (string? package, string? version) = DebianPackages.Owner(facts.ExecutablePath);
-        return facts with { Package = package, PackageVersion = version };
+        return facts with
+        {
+            Package = package, PackageVersion = version,
+            SystemdVersion = facts.ServiceUnit is null && !facts.SocketActivated ? null : DebianPackages.TryInstalledVersion("systemd"),
+        };
     }
 
     /// <summary>The firewall, with the readers that failed (not those of tools that are not installed) as unavailable checks.</summary>

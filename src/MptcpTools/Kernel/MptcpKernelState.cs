@@ -53,12 +53,14 @@ public sealed class MptcpKernelState
     public int? EndpointCount { get; private set; }
     /// <summary>Every net.mptcp.* assignment in the persistent sysctl files, in boot order.</summary>
     public IReadOnlyList<PersistentSysctlSetting> Persistent { get; private set; } = Array.Empty<PersistentSysctlSetting>();
+    /// <summary>What this kernel supports, found by probing (sysctls, counters, endpoint flags); see <see cref="MptcpKernelFeatures"/>.</summary>
+    public MptcpKernelFeatures Features { get; private set; } = new();
     /// <summary>What could not be read, and why.</summary>
     public IReadOnlyList<string> Notes { get; private set; } = Array.Empty<string>();
 
     /// <summary>
-    /// Builds the state from gathered facts. Pure: tests pass fixtures; the cmdlet passes what
-    /// <see cref="Read"/> collected from this host.
+    /// Builds the state from gathered facts, without counters or an endpoint flag probe (the features those
+    /// show are then judged from the sysctls alone, or Unknown).
     /// </summary>
     public static MptcpKernelState Create(
         string kernelRelease,
@@ -68,7 +70,25 @@ public sealed class MptcpKernelState
         MptcpLimit? limits,
         int? endpointCount,
         IEnumerable<PersistentSysctlSetting> persistent,
-        IEnumerable<string> notes)
+        IEnumerable<string> notes) =>
+        Create(kernelRelease, protocolRegistered, kernelConfig, sysctls, limits, endpointCount, persistent, notes, null, null);
+
+    /// <summary>
+    /// Builds the state from gathered facts. Pure: tests pass fixtures; the cmdlet passes what
+    /// <see cref="Read"/> collected from this host. <paramref name="counters"/> are the MPTcpExt counter names
+    /// (null: not read), <paramref name="flagProbe"/> what the kernel did with probe endpoints (null: not probed).
+    /// </summary>
+    public static MptcpKernelState Create(
+        string kernelRelease,
+        bool protocolRegistered,
+        (KernelBuildMode Mode, string Source)? kernelConfig,
+        IReadOnlyDictionary<string, string> sysctls,
+        MptcpLimit? limits,
+        int? endpointCount,
+        IEnumerable<PersistentSysctlSetting> persistent,
+        IEnumerable<string> notes,
+        IReadOnlyCollection<string>? counters,
+        EndpointFlagProbe? flagProbe)
     {
         var state = new MptcpKernelState
         {
@@ -96,6 +116,7 @@ public sealed class MptcpKernelState
         state.BlackholeTimeout = Seconds(sysctls, "net.mptcp.blackhole_timeout");
         state.SynRetransBeforeTcpFallback = Int(sysctls, "net.mptcp.syn_retrans_before_tcp_fallback");
         state.UnknownSysctls = sysctls.Keys.Where(k => !KnownSysctls.Contains(k)).OrderBy(k => k, StringComparer.Ordinal).ToArray();
+        state.Features = MptcpKernelFeatures.Create(kernelRelease, state.Present, sysctls, counters, flagProbe);
 
         var mptcpSettings = persistent.Where(s => s.Key.StartsWith("net.mptcp.", StringComparison.Ordinal)
                                                   || (s.IsPattern && s.Key.StartsWith("net.", StringComparison.Ordinal)
@@ -148,7 +169,27 @@ public sealed class MptcpKernelState
         }
 
         notes.AddRange(persistentProblems.Select(p => $"Persistent sysctl file not readable: {p}"));
-        return Create(release, registered, config, sysctls, limits, endpoints, persistent, notes);
+        List<string>? counters = null;
+        EndpointFlagProbe? probe = null;
+        if (registered || sysctls.Count > 0)
+        {
+            try
+            {
+                counters = MptcpCounterCatalog.Read().Select(c => c.Key).ToList();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                notes.Add($"MPTcpExt counters: {e.Message}");
+            }
+
+            probe = EndpointFlagProbe.ForThisKernel();
+            if (probe.Problem is not null)
+            {
+                notes.Add($"Endpoint flags: {probe.Problem}");
+            }
+        }
+
+        return Create(release, registered, config, sysctls, limits, endpoints, persistent, notes, counters, probe);
     }
 
     private static string? TryRead(string path)

@@ -59,6 +59,12 @@ internal static unsafe class Native
     [DllImport("libc", SetLastError = true, EntryPoint = "close")]
     internal static extern int Close(int fd);
 
+    /// <summary>unshare(2); CLONE_NEWNET gives the calling thread alone a new, empty network namespace.</summary>
+    [DllImport("libc", SetLastError = true, EntryPoint = "unshare")]
+    internal static extern int Unshare(int flags);
+
+    internal const int CLONE_NEWNET = 0x40000000;
+
     [DllImport("libc", SetLastError = true, EntryPoint = "if_nametoindex")]
     internal static extern uint IfNameToIndex(string name);
 

@@ -1,6 +1,8 @@
 using System;
 using System.Buffers;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 
 namespace MptcpTools.Kernel;
 
@@ -34,9 +36,13 @@ public static class RegularFile
     {
         if (!TryGetSize(path, out long size))
         {
-            throw new IOException(File.Exists(path) || Directory.Exists(path) || new FileInfo(path).LinkTarget is not null
-                ? $"'{path}' is not a regular file."
-                : $"Could not find file '{path}'.");
+            // A missing file stays FileNotFoundException (callers report NotFound); anything else there is refused.
+            if (File.Exists(path) || Directory.Exists(path) || new FileInfo(path).LinkTarget is not null)
+            {
+                throw new IOException($"'{path}' is not a regular file.");
+            }
+
+            throw new FileNotFoundException($"Could not find file '{path}'.", path);
         }
 
         if (size > maxBytes)
@@ -86,11 +92,20 @@ public static class RegularFile
     /// Whether the first <paramref name="maxBytes"/> of a regular file contain <paramref name="needle"/>;
     /// false for anything that is not a regular file or cannot be read.
     /// </summary>
-    public static bool Contains(string path, ReadOnlySpan<byte> needle, long maxBytes)
+    public static bool Contains(string path, ReadOnlySpan<byte> needle, long maxBytes) =>
+        !needle.IsEmpty && FindAny(path, new[] { needle.ToArray() }, maxBytes)[0];
+
+    /// <summary>
+    /// Which of <paramref name="needles"/> occur in the first <paramref name="maxBytes"/> of a regular file, in one
+    /// pass; none for anything that is not a regular file or cannot be read.
+    /// </summary>
+    public static bool[] FindAny(string path, IReadOnlyList<byte[]> needles, long maxBytes)
     {
-        if (needle.IsEmpty || !TryGetSize(path, out _))
+        var found = new bool[needles.Count];
+        int longest = needles.Count == 0 ? 0 : needles.Max(n => n.Length);
+        if (longest == 0 || needles.Any(n => n.Length == 0) || !TryGetSize(path, out _))
         {
-            return false;
+            return found;
         }
 
         byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
@@ -99,7 +114,7 @@ public static class RegularFile
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
             long total = 0;
             int carried = 0;
-            while (total < maxBytes)
+            while (total < maxBytes && found.Contains(false))
             {
                 int want = (int)Math.Min(buffer.Length - carried, maxBytes - total);
                 int read = stream.Read(buffer, carried, want);
@@ -110,21 +125,21 @@ public static class RegularFile
 
                 total += read;
                 int length = carried + read;
-                if (buffer.AsSpan(0, length).IndexOf(needle) >= 0)
+                for (int i = 0; i < needles.Count; i++)
                 {
-                    return true;
+                    found[i] |= buffer.AsSpan(0, length).IndexOf(needles[i]) >= 0;
                 }
 
                 // Keep the tail that could start a match across the chunk boundary.
-                carried = Math.Min(needle.Length - 1, length);
+                carried = Math.Min(longest - 1, length);
                 Buffer.BlockCopy(buffer, length - carried, buffer, 0, carried);
             }
 
-            return false;
+            return found;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return false;
+            return found;
         }
         finally
         {
