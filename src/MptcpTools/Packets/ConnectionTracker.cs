@@ -149,7 +149,7 @@ public sealed class MptcpConnectionSummary
 /// Follows TCP connections and groups subflows into MPTCP connections (MP_JOIN tokens matched against
 /// the tokens derived from the MP_CAPABLE keys). Holds state per connection, never per packet.
 /// </summary>
-public sealed class ConnectionTracker
+public sealed partial class ConnectionTracker
 {
     private readonly Dictionary<FlowKey, Subflow> _flows = new();
     private readonly Dictionary<uint, Connection> _byToken = new();
@@ -159,7 +159,7 @@ public sealed class ConnectionTracker
     public int ConnectionCount => _connections.Count;
 
     /// <summary>Accounts one segment; returns its stream (subflow) index and its connection id.</summary>
-    public (int Stream, int Connection) Observe(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp)
+    public (int Stream, int Connection) Observe(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp, long frame = 0)
     {
         var key = FlowKey.From(ref segment);
         TcpFlags flags = segment.Flags;
@@ -185,6 +185,7 @@ public sealed class ConnectionTracker
         {
             flow.SawSyn = true;
             flow.SynSequence = segment.Sequence;
+            flow.HasClientIsn = true;
             bool capable = Has(options, MptcpSubtype.MpCapable);
             flow.SynCapable |= capable;
             flow.LastSynCapable = capable;
@@ -192,12 +193,19 @@ public sealed class ConnectionTracker
         else if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack) && !fromClient)
         {
             flow.SynAck = true;
+            flow.ServerIsn = segment.Sequence;
+            flow.HasServerIsn = true;
             flow.SynAckCapable = Has(options, MptcpSubtype.MpCapable);
             flow.SynAckJoin = Has(options, MptcpSubtype.MpJoin);
             flow.SynAckAnsweredCapableSyn = flow.LastSynCapable;
         }
         else if ((flags & TcpFlags.Ack) != 0 && (flags & TcpFlags.Syn) == 0 && flow.SynAck && fromClient)
         {
+            if (!flow.ThirdAck)
+            {
+                flow.EstablishedAt = timestamp;
+            }
+
             flow.ThirdAck = true;
         }
 
@@ -221,6 +229,7 @@ public sealed class ConnectionTracker
             {
                 case MpCapableOption capable:
                     connection.Version ??= capable.Version;
+                    connection.ChecksumsRequired |= capable.ChecksumRequired && capable.Form is MpCapableForm.Syn or MpCapableForm.SynAck;
                     if (capable.Form == MpCapableForm.SynAck && !fromClient)
                     {
                         connection.SetKeys(null, capable.SenderKey, _byToken);
@@ -312,6 +321,11 @@ public sealed class ConnectionTracker
             connection.SegmentsWithoutDss++;
         }
 
+        if (_measureTicks > 0)
+        {
+            MeasureSegment(flow, connection, fromClient, connectionSide ? 0 : 1, ref segment, options, timestamp, frame);
+        }
+
         return (flow.Stream, connection.Id);
     }
 
@@ -353,6 +367,7 @@ public sealed class ConnectionTracker
             flow.Join = true;
             flow.AddressId = join.AddressId;
             flow.Backup = join.Backup;
+            flow.JoinBackup = join.Backup;
             flow.InitiatorIsConnectionClient = connection.ServerToken is not { } serverToken || serverToken == token;
             connection.Subflows.Add(flow);
         }
@@ -407,7 +422,11 @@ public sealed class ConnectionTracker
         public ushort ClientPort, ServerPort;
         public bool SawSyn, SynCapable, LastSynCapable, SynAck, SynAckCapable, SynAckJoin, SynAckAnsweredCapableSyn, ThirdAck;
         public uint SynSequence;
-        public bool Reset, ResetBeforeSynAck, Join, Backup, SawDss;
+        public bool Reset, ResetBeforeSynAck, Join, Backup, SawDss, JoinBackup;
+        public uint ServerIsn;
+        public bool HasClientIsn, HasServerIsn;
+        public DateTime? EstablishedAt;
+        public FlowMeasure? Measure;
         public bool InitiatorIsConnectionClient = true;
         public byte? AddressId;
         public MpTcpRstOption? ResetOption;
@@ -485,7 +504,8 @@ public sealed class ConnectionTracker
         public uint? ClientToken, ServerToken;
         public readonly List<MptcpAddressAnnouncement> Announcements = new();
         public readonly List<MptcpAddressRemoval> Removals = new();
-        public bool DataFinFromClient, DataFinFromServer, FastClose, MpFail, InfiniteMapping;
+        public bool DataFinFromClient, DataFinFromServer, FastClose, MpFail, InfiniteMapping, ChecksumsRequired;
+        public ConnectionMeasure? Measure;
         public long SegmentsWithoutDss, InvalidOptions, Packets, OptionsSeen, PayloadBytes;
         public DateTime First, Last;
 

@@ -66,6 +66,8 @@ public ref struct TcpSegmentView
     public ReadOnlySpan<byte> Options;
     /// <summary>True when the snap length cut into the TCP options.</summary>
     public bool OptionsTruncated;
+    /// <summary>The captured payload bytes (at most PayloadLength; fewer when the snap length cut them).</summary>
+    public ReadOnlySpan<byte> Payload;
 }
 
 /// <summary>
@@ -233,6 +235,7 @@ public static class FrameParser
         int captured = Math.Min(headerLength, tcp.Length);
         segment.Options = tcp[20..captured];
         segment.OptionsTruncated = captured < headerLength;
+        segment.Payload = tcp.Length > headerLength ? tcp.Slice(headerLength, Math.Min(tcp.Length - headerLength, segment.PayloadLength)) : default;
         return true;
     }
 }
