@@ -80,7 +80,7 @@ function Invoke-Test {
         Invoke-Native dotnet build (Join-Path $root 'tests/tools/DBusStandIn/DBusStandIn.csproj') -c Release `
             -o (Join-Path $output 'tools/DBusStandIn') --nologo --verbosity quiet
         # Another module's versions (0.0.1) of the module's dependencies, for tests/LoadContext.Tests.ps1.
-        foreach ($name in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol') {
+        foreach ($name in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol', 'ScottPlot', 'SkiaSharp') {
             Invoke-Native dotnet build (Join-Path $root 'tests/tools/ConflictingAssembly/ConflictingAssembly.csproj') -c Release `
                 "-p:AssemblyName=$name" -o (Join-Path $output "tools/ConflictingAssembly/$name") --nologo --verbosity quiet
         }

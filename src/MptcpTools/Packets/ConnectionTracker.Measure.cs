@@ -205,6 +205,8 @@ public sealed partial class ConnectionTracker
             dir.OverlapMismatches++;
             AddProblem(cm, MptcpMappingProblemKind.OverlapMismatch, cd, flow.Stream, frame, timestamp, Relative(connection, cd, dsn), bytes,
                 $"Subflow bytes from {ssn} were mapped to data sequence {Relative(connection, cd, existing.Dsn + (ssn - existing.Ssn))} before, and now to {Relative(connection, cd, dsn)}.");
+            // The first mapping stands (the receiver keeps it): the conflicting one maps nothing.
+            return;
         }
 
         mine.AddMapping(new Mapping { Ssn = ssn, Length = bytes, Dsn = dsn });
