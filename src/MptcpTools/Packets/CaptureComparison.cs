@@ -312,6 +312,7 @@ public static class CaptureComparer
 
         var arrivals = arrived.GroupBy(Key).ToDictionary(g => g.Key, g => g.ToList());
         var matched = new HashSet<MptcpPacket>();
+        var landedMatched = new HashSet<MptcpPacket>();
         var delays = new List<double>();
         foreach (IGrouping<(uint, uint, int, TcpFlags), MptcpPacket> group in sent.GroupBy(Key))
         {
@@ -351,6 +352,7 @@ public static class CaptureComparer
 
                 used[pick] = true;
                 matched.Add(copies[pick]);
+                landedMatched.Add(a);
                 if (offset is not null)
                 {
                     delays.Add(at - copies[pick].Timestamp.Ticks / 1e7);
@@ -389,11 +391,11 @@ public static class CaptureComparer
             }
         }
 
-        // Unmatched segments whose bytes all arrived in other segments were cut or merged on the way (TSO, GRO), not lost.
+        // Unmatched segments whose bytes all arrived in other unmatched segments were cut or merged on the way (TSO, GRO), not lost.
         var loose = new List<(uint Start, uint End)>();
         foreach (MptcpPacket a in arrived)
         {
-            if (a.PayloadLength > 0)
+            if (a.PayloadLength > 0 && !landedMatched.Contains(a))
             {
                 loose.Add((a.Sequence, a.Sequence + (uint)a.PayloadLength));
             }

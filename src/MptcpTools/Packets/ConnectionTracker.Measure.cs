@@ -125,7 +125,11 @@ public sealed partial class ConnectionTracker
             dsnEnd = dsn + (ulong)payload;
             mapped = true;
             FindReinjection(connection, cm, flow, cd, dsn, dsnEnd, payload, timestamp, frame);
-            mine.Sent.Add(dsn, dsnEnd, frame, dir.HighestAck, dir.HasAck);
+            mine.Sent.Add(dsn, dsnEnd, frame, relSeq + (uint)payload);
+            if (mine.Sent.Count >= mine.Sent.NextPrune)
+            {
+                PruneSent(connection, dir, cd);
+            }
         }
         else
         {
@@ -271,6 +275,30 @@ public sealed partial class ConnectionTracker
                 OriginalSubflows = subflows!.ToArray(), OriginalFrames = frames.ToArray(),
                 DataSequence = Relative(connection, cd, dsn), Length = length,
             });
+        }
+    }
+
+    // What no subflow can send again: below the data ACK, and below the oldest segment a live subflow may still retransmit.
+    private static void PruneSent(Connection connection, DirectionState dir, int cd)
+    {
+        if (!dir.HasAck)
+        {
+            return;
+        }
+
+        ulong floor = dir.HighestAck;
+        foreach (Subflow s in connection.Subflows)
+        {
+            if (s.Measure is { } m && !s.Finished && m.Direction[cd].Sent.LowestUnacknowledged(m.Direction[cd].Ack, m.Direction[cd].HasAck) is { } lowest
+                && (long)(lowest - floor) < 0)
+            {
+                floor = lowest;
+            }
+        }
+
+        foreach (Subflow s in connection.Subflows)
+        {
+            s.Measure?.Direction[cd].Sent.PruneBelow(floor);
         }
     }
 
@@ -447,7 +475,18 @@ public sealed partial class ConnectionTracker
                 ChecksumsVerified = ds.ChecksumsVerified,
                 ChecksumFailures = ds.ChecksumFailures,
             };
-            foreach ((ulong start, ulong end) in ds.Coverage.Holes())
+            // Data the DATA_FIN (or the data ACK) says was sent past the last mapping seen: the capture missed it.
+            var holes = ds.Coverage.Holes().ToList();
+            if (ds.Coverage.Count > 0)
+            {
+                ulong expectedEnd = ds.DataFin ? ds.DataFinDsn : ds.HasAck ? ds.HighestAck : ds.Coverage.Last;
+                if ((long)(expectedEnd - ds.Coverage.Last) > 0)
+                {
+                    holes.Add((ds.Coverage.Last, expectedEnd));
+                }
+            }
+
+            foreach ((ulong start, ulong end) in holes)
             {
                 dm.Gaps++;
                 dm.GapBytes += (long)(end - start);
@@ -508,26 +547,25 @@ public sealed partial class ConnectionTracker
         public bool HasDsn;
     }
 
-    /// <summary>Data ranges one subflow sent in one direction, sorted by start, kept while unacknowledged.</summary>
+    /// <summary>
+    /// Data ranges one subflow sent in one direction, sorted by start. As in Wireshark's analysis, a later segment that
+    /// starts at the same data sequence number takes the earlier one's place. Ranges go once no subflow can send them
+    /// again: below the data ACK and below every live subflow's oldest unacknowledged segment.
+    /// </summary>
     private sealed class SentRanges
     {
-        private readonly List<(ulong Start, ulong End, long Frame)> _items = new();
+        private readonly List<(ulong Start, ulong End, long Frame, uint SsnEnd)> _items = new();
         private int _head;
         private ulong _longest;
 
-        public void Add(ulong start, ulong end, long frame, ulong dataAck, bool hasAck)
-        {
-            if (_items.Count - _head >= PruneAt && hasAck)
-            {
-                while (_head < _items.Count && (long)(_items[_head].End - dataAck) <= 0)
-                {
-                    _head++;
-                }
-            }
+        public int Count => _items.Count - _head;
+        public int NextPrune = PruneAt;
 
-            if (_items.Count - _head >= MaxSentRanges)
+        public void Add(ulong start, ulong end, long frame, uint ssnEnd)
+        {
+            if (Count >= MaxSentRanges)
             {
-                _head += (_items.Count - _head) / 2;
+                _head += Count / 2;
             }
 
             if (_head > 0 && _head >= _items.Count / 2)
@@ -537,19 +575,52 @@ public sealed partial class ConnectionTracker
             }
 
             _longest = Math.Max(_longest, end - start);
-            var item = (start, end, frame);
-            if (_items.Count == _head || _items[^1].Start <= start)
+            var item = (start, end, frame, ssnEnd);
+            if (Count == 0 || _items[^1].Start < start)
             {
                 _items.Add(item);
                 return;
             }
 
-            _items.Insert(LowerBound(start + 1), item);
+            int at = LowerBound(start);
+            if (at < _items.Count && _items[at].Start == start)
+            {
+                _items[at] = item;
+            }
+            else
+            {
+                _items.Insert(at, item);
+            }
+        }
+
+        /// <summary>The lowest start among the segments the subflow has not had acknowledged (all, without an ACK).</summary>
+        public ulong? LowestUnacknowledged(uint ack, bool hasAck)
+        {
+            ulong? lowest = null;
+            for (int i = _head; i < _items.Count; i++)
+            {
+                if (!hasAck || (int)(_items[i].SsnEnd - ack) > 0)
+                {
+                    lowest = lowest is { } l ? Math.Min(l, _items[i].Start) : _items[i].Start;
+                }
+            }
+
+            return lowest;
+        }
+
+        public void PruneBelow(ulong floor)
+        {
+            while (_head < _items.Count && (long)(_items[_head].End - floor) <= 0)
+            {
+                _head++;
+            }
+
+            NextPrune = Math.Max(PruneAt, 2 * Count);
         }
 
         public void CollectOverlaps(ulong start, ulong end, ref List<long>? frames)
         {
-            if (_items.Count == _head)
+            if (Count == 0)
             {
                 return;
             }
