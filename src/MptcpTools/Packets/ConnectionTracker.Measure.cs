@@ -549,7 +549,8 @@ public sealed partial class ConnectionTracker
 
     /// <summary>
     /// Data ranges one subflow sent in one direction, sorted by start. As in Wireshark's analysis, a later segment that
-    /// starts at the same data sequence number takes the earlier one's place. Ranges go once no subflow can send them
+    /// starts at the same data sequence number takes the earlier one's place (its frame; the range stays the first
+    /// one's). Ranges go once no subflow can send them
     /// again: below the data ACK and below every live subflow's oldest unacknowledged segment.
     /// </summary>
     private sealed class SentRanges
@@ -585,7 +586,8 @@ public sealed partial class ConnectionTracker
             int at = LowerBound(start);
             if (at < _items.Count && _items[at].Start == start)
             {
-                _items[at] = item;
+                // Wireshark's interval tree keeps the first range at a start and hands its node to the later frame.
+                _items[at] = (start, _items[at].End, frame, Math.Max(_items[at].SsnEnd, ssnEnd));
             }
             else
             {
