@@ -302,3 +302,49 @@ Describe 'Compare-MptcpCapture on crafted captures of one connection, at the cli
         $e[0].FullyQualifiedErrorId | Should -BeLike 'CaptureFileNotFound,*'
     }
 }
+
+Describe 'The classic pcap reader (without libpcap), in every byte order and resolution' {
+    BeforeAll {
+        $source = Join-Path $PSScriptRoot 'Fixtures/corpus/tcpdump/mptcp-v0.pcap'
+        $expected = @(Read-MptcpCapture -LiteralPath $source -IncludePlainTcp | ForEach-Object { "$($_.Number) $($_.Timestamp.ToString('o')) $_" })
+        # Rewrites a little-endian microsecond pcap: big-endian and/or nanosecond, every header field converted.
+        function Convert-Pcap([byte[]] $In, [switch] $BigEndian, [switch] $Nano) {
+            $out = [IO.MemoryStream]::new()
+            $put = { param([uint32] $v) $b = [BitConverter]::GetBytes($v); if ($BigEndian) { [Array]::Reverse($b) }; $out.Write($b, 0, 4) }
+            & $put $(if ($Nano) { 0xa1b23c4du } else { 0xa1b2c3d4u })
+            $versions = [byte[]]$In[4..7]; if ($BigEndian) { $versions = [byte[]]($versions[1], $versions[0], $versions[3], $versions[2]) }; $out.Write($versions, 0, 4)
+            foreach ($o in 8, 12, 16, 20) { & $put ([BitConverter]::ToUInt32($In, $o)) }
+            $at = 24
+            while ($at + 16 -le $In.Length) {
+                $frac = [BitConverter]::ToUInt32($In, $at + 4); $len = [BitConverter]::ToUInt32($In, $at + 8)
+                & $put ([BitConverter]::ToUInt32($In, $at)); & $put $(if ($Nano) { [uint32]($frac * 1000) } else { $frac })
+                & $put $len; & $put ([BitConverter]::ToUInt32($In, $at + 12))
+                $out.Write($In, $at + 16, $len); $at += 16 + $len
+            }
+            return , $out.ToArray()
+        }
+        $bytes = [IO.File]::ReadAllBytes($source)
+    }
+
+    It 'reads the <Name> form into the same packets and timestamps' -ForEach @(
+        @{ Name = 'big-endian'; Big = $true; Nano = $false }, @{ Name = 'nanosecond'; Big = $false; Nano = $true }, @{ Name = 'big-endian nanosecond'; Big = $true; Nano = $true }
+    ) {
+        $file = Join-Path $TestDrive "$($Name -replace ' ', '-').pcap"
+        [IO.File]::WriteAllBytes($file, (Convert-Pcap $bytes -BigEndian:$Big -Nano:$Nano))
+        $got = @(Read-MptcpCapture -LiteralPath $file -IncludePlainTcp | ForEach-Object { "$($_.Number) $($_.Timestamp.ToString('o')) $_" })
+        $got | Should -Be $expected
+        (Read-MptcpCapture -LiteralPath $file | Select-Object -First 1).Timestamp.Kind | Should -Be 'Utc'
+    }
+
+    It 'says where a record that claims more than a capture can hold breaks the file' {
+        $broken = [byte[]]$bytes.Clone()
+        # The second record's captured length, made 1 MB.
+        $second = 24 + 16 + [BitConverter]::ToUInt32($bytes, 24 + 8)
+        [BitConverter]::GetBytes([uint32]1048576).CopyTo($broken, $second + 8)
+        $file = Join-Path $TestDrive 'huge-record.pcap'; [IO.File]::WriteAllBytes($file, $broken)
+        $got = @(Read-MptcpCapture -LiteralPath $file -IncludePlainTcp -ErrorVariable e -ErrorAction SilentlyContinue)
+        $got.Count | Should -BeLessOrEqual 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'CaptureTruncated,*'
+        $e[0].Exception.Message | Should -Match 'damaged after frame 1: a record claims 1048576 bytes'
+    }
+}

@@ -19,6 +19,8 @@ $needed = [ordered]@{
     dbus       = { [bool](Get-Command dbus-daemon -CommandType Application -ErrorAction Ignore) }
     iperf3     = { [bool](Get-Command iperf3 -CommandType Application -ErrorAction Ignore) }
     'util-linux' = { [bool](Get-Command setpriv -CommandType Application -ErrorAction Ignore) }
+    # The reference for Measure-MptcpCapture's mapping and reinjection counts.
+    tshark     = { [bool](Get-Command tshark -CommandType Application -ErrorAction Ignore) }
 }
 
 # The diagnosis only reads the host: it gets the libraries and read-only tools the module reads through,
@@ -44,6 +46,10 @@ $packages = @(foreach ($name in $missing) {
     else { $name }
 })
 $env:DEBIAN_FRONTEND = 'noninteractive'
+# wireshark-common asks whether non-root users may capture; answer no in advance, so the install never waits on it.
+if ('tshark' -in $packages -and (Get-Command debconf-set-selections -CommandType Application -ErrorAction Ignore)) {
+    'wireshark-common wireshark-common/install-setuid boolean false' | & debconf-set-selections
+}
 & apt-get update -qq | Out-Host
 # Install what this release has; a name it lacks (a split it does not make) must not sink the rest.
 $available = @($packages | Where-Object { & apt-cache show $_ 2>$null | Select-String -Quiet '^Package:' })

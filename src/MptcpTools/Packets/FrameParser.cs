@@ -20,6 +20,9 @@ public readonly struct PacketAddress : IEquatable<PacketAddress>
 
     public bool IsIPv6 { get; }
 
+    /// <summary>The low 32 bits (all of an IPv4 address), for cheap hashing.</summary>
+    internal uint Low32 => (uint)_low ^ (uint)(_high >> 32) ^ (uint)_high;
+
     public static PacketAddress FromIPv4(ReadOnlySpan<byte> b) => new(0, BinaryPrimitives.ReadUInt32BigEndian(b), false);
 
     public static PacketAddress FromIPv6(ReadOnlySpan<byte> b) =>
