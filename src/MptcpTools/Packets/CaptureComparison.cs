@@ -262,6 +262,7 @@ public static class CaptureComparer
             ClockOffset = offset,
         };
         var differences = new Dictionary<(MptcpCaptureDifferenceKind, string?, string?), MptcpCaptureDifference>();
+        var frames = new Dictionary<MptcpCaptureDifference, List<long>>();
         MptcpCaptureDifference Note(MptcpCaptureDifferenceKind kind, string? option, string? field, MptcpPacket? at, string? sent, string? arrived)
         {
             if (!differences.TryGetValue((kind, option, field), out MptcpCaptureDifference? diff))
@@ -275,9 +276,17 @@ public static class CaptureComparer
             }
 
             diff.Count++;
-            if (at is not null && diff.Frames.Length < MaxFrames)
+            if (at is not null)
             {
-                diff.Frames = diff.Frames.Append(at.Number).ToArray();
+                if (!frames.TryGetValue(diff, out List<long>? list))
+                {
+                    frames[diff] = list = new List<long>();
+                }
+
+                if (list.Count < MaxFrames)
+                {
+                    list.Add(at.Number);
+                }
             }
 
             return diff;
@@ -401,6 +410,7 @@ public static class CaptureComparer
             }
         }
 
+        loose.Sort((a, b) => ((int)(a.Start - b.Start)).CompareTo(0));
         foreach (MptcpPacket s in sent)
         {
             if (matched.Contains(s))
@@ -427,6 +437,11 @@ public static class CaptureComparer
             comparison.OneWayDelayMax = TimeSpan.FromSeconds(delays[^1]);
         }
 
+        foreach ((MptcpCaptureDifference diff, List<long> list) in frames)
+        {
+            diff.Frames = list.ToArray();
+        }
+
         comparison.Differences = differences.Values.OrderBy(x => x.Kind).ThenBy(x => x.Option).ToArray();
         return comparison;
     }
@@ -437,21 +452,20 @@ public static class CaptureComparer
     private static (uint, uint, int, TcpFlags) Key(MptcpPacket p) =>
         (p.Sequence, p.Acknowledgment, p.PayloadLength, p.TcpFlags & (TcpFlags.Syn | TcpFlags.Fin | TcpFlags.Rst));
 
+    // Whether the ranges (sorted by start) hold every byte from start to end; sequence numbers compared with wrap-around.
     private static bool Covered(List<(uint Start, uint End)> ranges, uint start, uint end)
     {
-        // Walk forward from the start, taking any range that reaches past the point reached so far.
         uint reached = start;
-        bool progress = true;
-        while (progress && (int)(end - reached) > 0)
+        foreach ((uint s, uint e) in ranges)
         {
-            progress = false;
-            foreach ((uint s, uint e) in ranges)
+            if ((int)(end - reached) <= 0)
             {
-                if ((int)(reached - s) >= 0 && (int)(e - reached) > 0)
-                {
-                    reached = e;
-                    progress = true;
-                }
+                break;
+            }
+
+            if ((int)(reached - s) >= 0 && (int)(e - reached) > 0)
+            {
+                reached = e;
             }
         }
 

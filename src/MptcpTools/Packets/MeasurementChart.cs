@@ -100,11 +100,11 @@ public static class MeasurementChart
 
                 below = above;
 
-                // Established: a dashed line in the subflow's colour.
-                if ((s.EstablishedAt ?? s.FirstSeen) is var up && up >= c.FirstSeen)
+                // A joined subflow's establishment: a dashed line in its colour (the initial one opens the chart).
+                if (!s.Initial && (s.EstablishedAt ?? s.FirstSeen) is var up && up >= c.FirstSeen)
                 {
                     var line = throughput.Add.VerticalLine((up - c.FirstSeen).TotalSeconds, 1, color, LinePattern.Dashed);
-                    line.Text = $"{s.Stream} up";
+                    line.Text = $"subflow {s.Stream} up";
                     line.LabelOppositeAxis = true;
                 }
 
