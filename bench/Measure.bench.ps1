@@ -4,7 +4,9 @@
 #   dotnet pwsh ./build.ps1 -Task Build; dotnet pwsh ./bench/Measure.bench.ps1 [-Packets 1000000] [-Capture FILE]
 # Needs root (the lab builds the capture: a two-path transfer, 160-byte snap length) and tshark.
 # Prints times, the ratio (tshark / ours: above 1 is faster), our peak memory at a tenth of the frames and at all
-# of them (it must not grow with the frames), and the reinjection counts of both (they must agree).
+# of them (it must not grow with the frames), the reinjection counts of both (they must agree), and the frame loop
+# (Read-MptcpCapture -Summary, in-process, best of -Runs) in wall-clock and in CPU time, with the load average: on a
+# shared machine the CPU time says what one core does.
 param([int] $Packets = 1000000, [string] $Capture, [int] $Runs = 3)
 $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '..')
@@ -19,15 +21,17 @@ $pwshCommand = Get-PwshCommand; $pwsh = $pwshCommand[0]; $pwshArgs = @($pwshComm
 function Measure-Ours([string] $File) {
     $script = @"
 Import-Module '$module'
-`$best = [double]::MaxValue; `$loop = [double]::MaxValue
+`$best = [double]::MaxValue; `$loop = [double]::MaxValue; `$cpu = [double]::MaxValue; `$p = [Diagnostics.Process]::GetCurrentProcess()
 for (`$i = 0; `$i -lt $Runs; `$i++) {
     `$w = [Diagnostics.Stopwatch]::StartNew(); `$m = @(Measure-MptcpCapture -LiteralPath '$File'); `$best = [math]::Min(`$best, `$w.Elapsed.TotalSeconds)
+    `$p.Refresh(); `$c = `$p.TotalProcessorTime
     `$w = [Diagnostics.Stopwatch]::StartNew(); `$null = @(Read-MptcpCapture -LiteralPath '$File' -Summary); `$loop = [math]::Min(`$loop, `$w.Elapsed.TotalSeconds)
+    `$p.Refresh(); `$cpu = [math]::Min(`$cpu, (`$p.TotalProcessorTime - `$c).TotalSeconds)
 }
-`$best; [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB; (`$m | Measure-Object Reinjections -Sum).Sum; `$loop
+`$best; `$p.PeakWorkingSet64 / 1MB; (`$m | Measure-Object Reinjections -Sum).Sum; `$loop; `$cpu
 "@
     $out = & $pwsh @pwshArgs -NoProfile -NonInteractive -Command $script
-    [pscustomobject]@{ Seconds = [double]$out[0]; PeakMB = [double]$out[1]; Reinjections = [long]$out[2]; LoopSeconds = [double]$out[3] }
+    [pscustomobject]@{ Seconds = [double]$out[0]; PeakMB = [double]$out[1]; Reinjections = [long]$out[2]; LoopSeconds = [double]$out[3]; LoopCpu = [double]$out[4] }
 }
 
 function New-BenchCapture([string] $File, [int] $Count, $Lab) {
@@ -69,6 +73,9 @@ try {
             'Reinjections (ours)'   = $ours.Reinjections
             'Reinjections (tshark)' = $tsharkReinjections
             'Frame loop (Mframes/s)' = [math]::Round($frames / $ours.LoopSeconds / 1e6, 2)
+            # CPU time of the process over the loop: what one core does, whatever else the machine runs.
+            'Frame loop, CPU time (Mframes/s)' = [math]::Round($frames / $ours.LoopCpu / 1e6, 2)
+            'Load average'          = (Get-Content /proc/loadavg).Split(' ')[0]
         }
     }
 }
