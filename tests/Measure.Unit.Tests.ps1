@@ -348,3 +348,40 @@ Describe 'The classic pcap reader (without libpcap), in every byte order and res
         $e[0].Exception.Message | Should -Match 'damaged after frame 1: a record claims 1048576 bytes'
     }
 }
+
+Describe 'The frame loop''s DSS fast path leaves every other option to the full decoder' {
+    BeforeAll {
+        # Segments whose option 30 is a lone DSS (with NOPs and a timestamp option around it) take the fast path; one
+        # with a DSS and an ADD_ADDR, one with a DSS and a truncated MPTCP option, and one with two DSS options must not.
+        $hosts3 = @{ c = @('192.0.2.2', 40020); s = @('203.0.113.2', 5201) }
+        $ts = '01 01 08 0a 00 00 00 01 00 00 00 02'
+        $rows3 = @(
+            @{ From = 'c'; Flags = 'Syn'; Seq = 100; Ack = 0; Len = 0; Opt = '1e 04 01 01' }
+            @{ From = 's'; To = 'c'; Flags = 'Syn,Ack'; Seq = 700; Ack = 101; Len = 0; Opt = "1e 0c 01 01 $ks" }
+            @{ From = 'c'; Flags = 'Ack'; Seq = 101; Ack = 701; Len = 0; Opt = "1e 14 01 01 $kc $ks" }
+            @{ From = 'c'; Flags = 'Ack'; Seq = 101; Ack = 701; Len = 100; Opt = "$ts $(New-DssOption -Dsn ($idsn + 1) -Ssn 1 -Length 100)" }
+            @{ From = 'c'; Flags = 'Ack'; Seq = 201; Ack = 701; Len = 100; Opt = "$(New-DssOption -Dsn ($idsn + 101) -Ssn 101 -Length 100) 1e 10 30 07 c6 33 64 02 01 02 03 04 05 06 07 08" }
+            @{ From = 'c'; Flags = 'Ack'; Seq = 301; Ack = 701; Len = 100; Opt = "$(New-DssOption -Dsn ($idsn + 201) -Ssn 201 -Length 100) 1e 08 20" }
+            @{ From = 'c'; Flags = 'Ack'; Seq = 401; Ack = 701; Len = 100; Opt = "$(New-DssOption -Dsn ($idsn + 301) -Ssn 301 -Length 100) $(New-DssOption -Ack ($idsn + 1))" }
+        )
+        for ($i = 0; $i -lt $rows3.Count; $i++) { $rows3[$i].T = $i * 0.01 }
+        $file3 = Join-Path $TestDrive 'mixed-options.pcap'
+        Write-CraftedCapture $file3 $rows3 $hosts3
+        $summary3 = Read-MptcpCapture -LiteralPath $file3 -Summary
+        $packets3 = @(Read-MptcpCapture -LiteralPath $file3)
+    }
+
+    It 'sees the ADD_ADDR beside a DSS, and the truncated option after one' {
+        @($summary3.AddAddr).Count | Should -Be 1
+        "$($summary3.AddAddr[0].Address)" | Should -Be '198.51.100.2'
+        $summary3.InvalidOptions | Should -Be 1
+        @($packets3[5].Options).Count | Should -Be 2
+        $packets3[5].Options[1].IsValid | Should -BeFalse
+    }
+
+    It 'counts every mapping once, on either path' {
+        $summary3.Subflows[0].MappedBytesFromClient | Should -Be 400
+        (Measure-MptcpCapture -LiteralPath $file3).Directions[0].BytesCovered | Should -Be 400
+        $summary3.Outcome | Should -Be 'Mptcp'
+    }
+}

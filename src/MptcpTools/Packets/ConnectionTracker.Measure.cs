@@ -38,7 +38,7 @@ public sealed partial class ConnectionTracker
     public bool Measures => _measureTicks > 0;
 
     private void MeasureSegment(Subflow flow, Connection connection, bool fromClient, int cd, ref TcpSegmentView segment,
-        IReadOnlyList<MptcpOption> options, DateTime timestamp, long frame)
+        IReadOnlyList<MptcpOption> options, in DssFields dssOnly, bool hasDssOnly, DateTime timestamp, long frame)
     {
         ConnectionMeasure cm = connection.Measure ??= new ConnectionMeasure();
         FlowMeasure fm = flow.Measure ??= new FlowMeasure();
@@ -68,7 +68,7 @@ public sealed partial class ConnectionTracker
             switch (options[i])
             {
                 case DssOption dss:
-                    MeasureDss(flow, connection, cm, fm, cd, dss, ref segment, relSeq, hasIsn, timestamp, frame);
+                    MeasureDss(flow, connection, cm, fm, cd, dss.Fields, ref segment, relSeq, hasIsn, timestamp, frame);
                     break;
                 case MpCapableOption { Form: MpCapableForm.AckWithData, DataLength: { } dataLength } when hasIsn:
                     // RFC 8684 3.1: the first data may ride on the third ACK's MP_CAPABLE, mapped from the initial data sequence number + 1.
@@ -103,6 +103,11 @@ public sealed partial class ConnectionTracker
                     });
                     break;
             }
+        }
+
+        if (hasDssOnly)
+        {
+            MeasureDss(flow, connection, cm, fm, cd, dssOnly, ref segment, relSeq, hasIsn, timestamp, frame);
         }
 
         if (payload <= 0 || (flags & TcpFlags.Syn) != 0)
@@ -147,7 +152,7 @@ public sealed partial class ConnectionTracker
         }
     }
 
-    private void MeasureDss(Subflow flow, Connection connection, ConnectionMeasure cm, FlowMeasure fm, int cd, DssOption dss,
+    private void MeasureDss(Subflow flow, Connection connection, ConnectionMeasure cm, FlowMeasure fm, int cd, in DssFields dss,
         ref TcpSegmentView segment, uint relSeq, bool hasIsn, DateTime timestamp, long frame)
     {
         if (dss.DataAck is { } rawAck)
@@ -712,6 +717,7 @@ public sealed partial class ConnectionTracker
     private sealed class FlowDirection
     {
         private readonly List<Mapping> _mappings = new();
+        private int _nextPrune = PruneAt;
         private long _lastIndex = -1;
         private Bucket? _last;
 
@@ -742,9 +748,11 @@ public sealed partial class ConnectionTracker
 
         public void AddMapping(Mapping mapping)
         {
-            if (_mappings.Count >= PruneAt && HasAck)
+            // Pruned when the list has doubled since the last time, so a subflow whose ACKs stall costs no scan per mapping.
+            if (_mappings.Count >= _nextPrune && HasAck)
             {
                 _mappings.RemoveAll(m => (int)(m.Ssn + m.Length - Ack) <= 0);
+                _nextPrune = Math.Max(PruneAt, 2 * _mappings.Count);
             }
 
             if (_mappings.Count >= MaxMappings)

@@ -159,7 +159,12 @@ public sealed partial class ConnectionTracker
     public int ConnectionCount => _connections.Count;
 
     /// <summary>Accounts one segment; returns its stream (subflow) index and its connection id.</summary>
-    public (int Stream, int Connection) Observe(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp, long frame = 0)
+    public (int Stream, int Connection) Observe(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp, long frame = 0) =>
+        Observe(ref segment, options, default, false, timestamp, frame);
+
+    /// <summary>Accounts one segment whose only MPTCP option is the DSS given by value (<paramref name="dssOnly"/>), or whose options are listed.</summary>
+    internal (int Stream, int Connection) Observe(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, in DssFields dss, bool dssOnly,
+        DateTime timestamp, long frame)
     {
         var key = FlowKey.From(ref segment);
         TcpFlags flags = segment.Flags;
@@ -178,7 +183,7 @@ public sealed partial class ConnectionTracker
         flow.Payload[dir] += segment.PayloadLength;
         connection.Packets++;
         connection.Last = timestamp;
-        connection.OptionsSeen += options.Count;
+        connection.OptionsSeen += options.Count + (dssOnly ? 1 : 0);
         connection.PayloadBytes += segment.PayloadLength;
 
         if (synOnly && fromClient)
@@ -252,30 +257,9 @@ public sealed partial class ConnectionTracker
                     }
 
                     break;
-                case DssOption dss:
+                case DssOption dssOption:
                     sawDssHere = true;
-                    flow.SawDss = true;
-                    if (dss.DataFin)
-                    {
-                        if (connectionSide) connection.DataFinFromClient = true;
-                        else connection.DataFinFromServer = true;
-                    }
-
-                    if (dss.IsInfiniteMapping)
-                    {
-                        connection.InfiniteMapping = true;
-                    }
-                    else if (dss.HasMapping && dss.DataSequence is { } dsn && dss.DataLength is { } length)
-                    {
-                        // Count a mapping once: retransmissions repeat a sequence number already covered.
-                        if (flow.MapEnd[dir] is not { } end || dsn >= end)
-                        {
-                            // A DATA_FIN takes one data sequence number but carries no byte (RFC 8684 3.3.3).
-                            flow.Mapped[dir] += dss.DataFin ? Math.Max(0, length - 1) : length;
-                            flow.MapEnd[dir] = dsn + length;
-                        }
-                    }
-
+                    ObserveDss(flow, connection, connectionSide, dir, dssOption.Fields);
                     break;
                 case AddAddrOption add:
                     if (add.Echo)
@@ -316,6 +300,12 @@ public sealed partial class ConnectionTracker
             }
         }
 
+        if (dssOnly)
+        {
+            sawDssHere = true;
+            ObserveDss(flow, connection, connectionSide, dir, dss);
+        }
+
         // Options that vanish from data once DSS was in use: a middlebox, or a fallback without MP_FAIL.
         if (!sawDssHere && options.Count == 0 && segment.PayloadLength > 0 && flow.SawDss && !segment.OptionsTruncated)
         {
@@ -324,10 +314,35 @@ public sealed partial class ConnectionTracker
 
         if (_measureTicks > 0)
         {
-            MeasureSegment(flow, connection, fromClient, connectionSide ? 0 : 1, ref segment, options, timestamp, frame);
+            MeasureSegment(flow, connection, fromClient, connectionSide ? 0 : 1, ref segment, options, dss, dssOnly, timestamp, frame);
         }
 
         return (flow.Stream, connection.Id);
+    }
+
+    private static void ObserveDss(Subflow flow, Connection connection, bool connectionSide, int dir, in DssFields dss)
+    {
+        flow.SawDss = true;
+        if (dss.DataFin)
+        {
+            if (connectionSide) connection.DataFinFromClient = true;
+            else connection.DataFinFromServer = true;
+        }
+
+        if (dss.IsInfiniteMapping)
+        {
+            connection.InfiniteMapping = true;
+        }
+        else if (dss.HasMapping && dss.DataSequence is { } dsn && dss.DataLength is { } length)
+        {
+            // Count a mapping once: retransmissions repeat a sequence number already covered.
+            if (flow.MapEnd[dir] is not { } end || dsn >= end)
+            {
+                // A DATA_FIN takes one data sequence number but carries no byte (RFC 8684 3.3.3).
+                flow.Mapped[dir] += dss.DataFin ? Math.Max(0, length - 1) : length;
+                flow.MapEnd[dir] = dsn + length;
+            }
+        }
     }
 
     /// <summary>The connections seen so far, in order of their first packet.</summary>
