@@ -7,7 +7,7 @@
 # of them (it must not grow with the frames), the reinjection counts of both (they must agree), and the frame loop
 # (Read-MptcpCapture -Summary, in-process, best of -Runs) in wall-clock and in CPU time, with the load average: on a
 # shared machine the CPU time says what one core does.
-param([int] $Packets = 1000000, [string] $Capture, [int] $Runs = 3)
+param([int] $Packets = 1000000, [string] $Capture, [int] $Runs = 5)
 $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '..')
 Import-Module (Join-Path $root 'tests/Lab/MptcpLab.psm1') -Force
@@ -22,16 +22,19 @@ function Measure-Ours([string] $File) {
     $script = @"
 Import-Module '$module'
 `$best = [double]::MaxValue; `$loop = [double]::MaxValue; `$cpu = [double]::MaxValue; `$p = [Diagnostics.Process]::GetCurrentProcess()
+# Warm up (the JIT's tiers), then the managed heap held before measuring.
+`$null = @(Measure-MptcpCapture -LiteralPath '$File'); `$null = @(Read-MptcpCapture -LiteralPath '$File' -Summary)
+`$heap = [GC]::GetTotalMemory(`$true)
 for (`$i = 0; `$i -lt $Runs; `$i++) {
     `$w = [Diagnostics.Stopwatch]::StartNew(); `$m = @(Measure-MptcpCapture -LiteralPath '$File'); `$best = [math]::Min(`$best, `$w.Elapsed.TotalSeconds)
     `$p.Refresh(); `$c = `$p.TotalProcessorTime
     `$w = [Diagnostics.Stopwatch]::StartNew(); `$null = @(Read-MptcpCapture -LiteralPath '$File' -Summary); `$loop = [math]::Min(`$loop, `$w.Elapsed.TotalSeconds)
     `$p.Refresh(); `$cpu = [math]::Min(`$cpu, (`$p.TotalProcessorTime - `$c).TotalSeconds)
 }
-`$best; `$p.PeakWorkingSet64 / 1MB; (`$m | Measure-Object Reinjections -Sum).Sum; `$loop; `$cpu
+`$best; `$p.PeakWorkingSet64 / 1MB; (`$m | Measure-Object Reinjections -Sum).Sum; `$loop; `$cpu; ([GC]::GetTotalMemory(`$true) - `$heap) / 1MB
 "@
     $out = & $pwsh @pwshArgs -NoProfile -NonInteractive -Command $script
-    [pscustomobject]@{ Seconds = [double]$out[0]; PeakMB = [double]$out[1]; Reinjections = [long]$out[2]; LoopSeconds = [double]$out[3]; LoopCpu = [double]$out[4] }
+    [pscustomobject]@{ Seconds = [double]$out[0]; PeakMB = [double]$out[1]; Reinjections = [long]$out[2]; LoopSeconds = [double]$out[3]; LoopCpu = [double]$out[4]; HeldMB = [double]$out[5] }
 }
 
 function New-BenchCapture([string] $File, [int] $Count, $Lab) {
@@ -70,6 +73,8 @@ try {
             'tshark (s)'            = [math]::Round($tshark, 2)
             'tshark / Measure'      = [math]::Round($tshark / $ours.Seconds, 1)
             'Peak memory (MB)'      = [math]::Round($ours.PeakMB)
+            # What stays on the managed heap with the results held: the measurements themselves (series, reinjections).
+            'Results held (MB)'     = [math]::Round($ours.HeldMB, 1)
             'Reinjections (ours)'   = $ours.Reinjections
             'Reinjections (tshark)' = $tsharkReinjections
             'Frame loop (Mframes/s)' = [math]::Round($frames / $ours.LoopSeconds / 1e6, 2)
