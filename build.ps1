@@ -50,6 +50,14 @@ function Invoke-Build {
     New-Item -ItemType Directory -Path $lib | Out-Null
     Copy-Item (Join-Path $publish 'MptcpTools.dll') $moduleOut
     Get-ChildItem $publish -Filter *.dll | Where-Object Name -ne 'MptcpTools.dll' | Copy-Item -Destination $lib
+    # SkiaSharp's and HarfBuzzSharp's native libraries (charts only), for the Linux platforms the module runs on, in
+    # NuGet's runtimes/RID/native layout, where the load context's LoadUnmanagedDll looks.
+    foreach ($rid in 'linux-x64', 'linux-arm64') {
+        $native = Join-Path $publish "runtimes/$rid/native"
+        if (-not (Test-Path $native)) { continue }
+        $target = New-Item -ItemType Directory -Path (Join-Path $lib "runtimes/$rid/native") -Force
+        Get-ChildItem $native -Filter *.so | Copy-Item -Destination $target
+    }
     Copy-Item (Join-Path $root 'MptcpTools.psd1') $moduleOut
     Copy-Item (Join-Path $root 'src/MptcpTools/MptcpTools.format.ps1xml') $moduleOut
     Copy-Item (Join-Path $root 'src/MptcpTools/MptcpTools.types.ps1xml') $moduleOut
@@ -95,7 +103,7 @@ function Invoke-Test {
         if ($containers -and -not $missing -and (& id -u) -eq '0') { New-ContainerRoots }
         Build-GoProbe
         # Another module's versions (0.0.1) of the module's dependencies, for tests/LoadContext.Tests.ps1.
-        foreach ($name in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol') {
+        foreach ($name in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol', 'ScottPlot', 'SkiaSharp') {
             Invoke-Native dotnet build (Join-Path $root 'tests/tools/ConflictingAssembly/ConflictingAssembly.csproj') -c Release `
                 "-p:AssemblyName=$name" -o (Join-Path $output "tools/ConflictingAssembly/$name") --nologo --verbosity quiet
         }

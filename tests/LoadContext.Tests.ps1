@@ -1,5 +1,5 @@
-# The module's third-party assemblies (SharpPcap, PacketDotNet, Tmds.DBus.Protocol, and System.IO.Pipelines
-# where the framework lacks it) load in the module's own AssemblyLoadContext (src/MptcpTools/ModuleLoadContext.cs),
+# The module's third-party assemblies (SharpPcap, PacketDotNet, Tmds.DBus.Protocol, ScottPlot and SkiaSharp with its
+# native library, and System.IO.Pipelines where the framework lacks it) load in the module's own AssemblyLoadContext (src/MptcpTools/ModuleLoadContext.cs),
 # never in pwsh's default one, so that another module with other versions of them breaks neither.
 # Every case runs in a fresh pwsh: what a process has loaded, it keeps until it exits.
 BeforeAll {
@@ -8,7 +8,7 @@ BeforeAll {
     $lib = Join-Path $modulePath 'lib'
     $capture = Join-Path $PSScriptRoot 'Fixtures/corpus/tcpdump/mptcp-v1.pcap'
     $standIns = (Resolve-Path (Join-Path $PSScriptRoot '../output/tools/ConflictingAssembly')).Path
-    $dependencies = 'SharpPcap', 'PacketDotNet', 'Tmds.DBus.Protocol'
+    $dependencies = 'SharpPcap', 'PacketDotNet', 'Tmds.DBus.Protocol', 'ScottPlot', 'SkiaSharp'
     . (Join-Path $PSScriptRoot '../tools/common.ps1')
 
     # What this process reads from the capture: the fresh ones must read the same.
@@ -26,7 +26,7 @@ BeforeAll {
     }
 
     $helpers = @'
-param([string] $ModulePath, [string] $Capture, [string] $StandIns)
+param([string] $ModulePath, [string] $Capture, [string] $StandIns, [string] $Chart)
 $ErrorActionPreference = 'Stop'
 # Every loaded assembly of these names, with its load context.
 function Get-Loaded([string[]] $Names) {
@@ -38,14 +38,20 @@ function Get-Loaded([string[]] $Names) {
         }
     })
 }
-# One capture read and one D-Bus call (that loads Tmds.DBus.Protocol to try the bus, which is not there).
+# One capture read, one D-Bus call (that loads Tmds.DBus.Protocol to try the bus, which is not there), and one chart
+# drawn (ScottPlot, SkiaSharp and its native library).
 function Invoke-ModuleWork {
     $dbusBefore = @(Get-Loaded 'Tmds.DBus.Protocol' | Where-Object { -not $_.InDefault }).Count
     $packets = @(Read-MptcpCapture -LiteralPath $Capture | ForEach-Object { "$_ $($_.Options -join ';')" })
     $status = Get-MptcpDaemonStatus -BusAddress unix:path=/nonexistent
-    [pscustomobject]@{ Packets = $packets; DaemonNote = $status.Note; DBusLoadedBefore = $dbusBefore }
+    $png = Join-Path ([IO.Path]::GetTempPath()) "mptl-chart-$PID.png"
+    $chart = Measure-MptcpCapture -LiteralPath $Capture | Export-MptcpChart -Path $png -PassThru
+    $chartBytes = if (Test-Path $png) { (Get-Item $png).Length } else { 0 }
+    Remove-Item $png -ErrorAction Ignore
+    $natives = @(Get-Content /proc/self/maps | Where-Object { $_ -match 'lib(SkiaSharp|HarfBuzzSharp)\.so' } | ForEach-Object { ($_ -split '\s+')[-1] } | Sort-Object -Unique)
+    [pscustomobject]@{ Packets = $packets; DaemonNote = $status.Note; DBusLoadedBefore = $dbusBefore; ChartBytes = $chartBytes; ChartSeries = @($chart.Series).Count; Natives = $natives }
 }
-$names = 'SharpPcap', 'PacketDotNet', 'Tmds.DBus.Protocol', 'System.IO.Pipelines'
+$names = 'SharpPcap', 'PacketDotNet', 'Tmds.DBus.Protocol', 'System.IO.Pipelines', 'ScottPlot', 'SkiaSharp', 'HarfBuzzSharp', 'SkiaSharp.HarfBuzz'
 $platformPipelines = @([string][AppContext]::GetData('TRUSTED_PLATFORM_ASSEMBLIES') -split [IO.Path]::PathSeparator |
     Where-Object { [IO.Path]::GetFileName($_) -eq 'System.IO.Pipelines.dll' })
 '@
@@ -55,6 +61,10 @@ $platformPipelines = @([string][AppContext]::GetData('TRUSTED_PLATFORM_ASSEMBLIE
         $Result.Work.Packets | Should -Be $expectedPackets
         $Result.Work.DaemonNote | Should -BeLike '*unix:path=/nonexistent*'
         $Result.Work.DBusLoadedBefore | Should -Be 0 -Because 'the D-Bus call, not the import, loads Tmds.DBus.Protocol'
+        $Result.Work.ChartBytes | Should -BeGreaterThan 10000 -Because 'the chart is drawn'
+        $Result.Work.ChartSeries | Should -Be 1 -Because 'mptcp-v1.pcap holds one connection of one subflow'
+        @($Result.Work.Natives) | Should -Contain (Join-Path $lib 'runtimes/linux-x64/native/libSkiaSharp.so') -Because 'the native library loads from lib/runtimes'
+        @($Result.Work.Natives | Where-Object { $_ -notlike "$lib/*" }) | Should -BeNullOrEmpty -Because 'no other copy of the native library loads'
         foreach ($name in $dependencies) {
             $ours = @($Result.Loaded | Where-Object { $_.Name -eq $name -and $_.Location -notlike "$standIns/*" })
             $ours.Count | Should -Be 1 -Because "the work loads the module's $name once"
@@ -71,7 +81,14 @@ $platformPipelines = @([string][AppContext]::GetData('TRUSTED_PLATFORM_ASSEMBLIE
 Describe 'The module layout' {
     It 'has only its own dll at the module root and the third-party ones in lib/' {
         @(Get-ChildItem $modulePath -Filter *.dll).Name | Should -Be @('MptcpTools.dll')
-        @(Get-ChildItem $lib -Filter *.dll).Name | Sort-Object | Should -Be @('PacketDotNet.dll', 'SharpPcap.dll', 'System.IO.Pipelines.dll', 'Tmds.DBus.Protocol.dll')
+        @(Get-ChildItem $lib -Filter *.dll).Name | Sort-Object | Should -Be @('HarfBuzzSharp.dll', 'PacketDotNet.dll', 'ScottPlot.dll', 'SharpPcap.dll',
+            'SkiaSharp.dll', 'SkiaSharp.HarfBuzz.dll', 'System.IO.Pipelines.dll', 'Tmds.DBus.Protocol.dll')
+    }
+
+    It 'ships the charts'' native libraries for linux-x64 and linux-arm64, and nothing else native' {
+        $natives = @(Get-ChildItem $lib -Recurse -Filter *.so | ForEach-Object { $_.FullName.Substring($lib.Length + 1) } | Sort-Object)
+        $natives | Should -Be @('runtimes/linux-arm64/native/libHarfBuzzSharp.so', 'runtimes/linux-arm64/native/libSkiaSharp.so',
+            'runtimes/linux-x64/native/libHarfBuzzSharp.so', 'runtimes/linux-x64/native/libSkiaSharp.so')
     }
 
     It 'ships, or finds on the platform, every assembly its dlls reference, in a version that satisfies it' {
@@ -140,7 +157,7 @@ $fromReal = $real.LoadFromAssemblyName($name)
 
     It 'keeps working when another module loaded other versions of them into the default context first' {
         $result = Invoke-FreshPwsh @'
-$theirs = foreach ($n in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol') { [Reflection.Assembly]::LoadFrom((Join-Path $StandIns "$n/$n.dll")) }
+$theirs = foreach ($n in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol', 'ScottPlot', 'SkiaSharp') { [Reflection.Assembly]::LoadFrom((Join-Path $StandIns "$n/$n.dll")) }
 Import-Module $ModulePath
 $work = Invoke-ModuleWork
 $answers = @($theirs | ForEach-Object { $_.GetType('ConflictingAssembly.Marker', $true).GetMethod('Who').Invoke($null, @()) })
@@ -159,7 +176,7 @@ $answers = @($theirs | ForEach-Object { $_.GetType('ConflictingAssembly.Marker',
         $result = Invoke-FreshPwsh @'
 Import-Module $ModulePath
 $work = Invoke-ModuleWork
-$theirs = foreach ($n in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol') { [Reflection.Assembly]::LoadFrom((Join-Path $StandIns "$n/$n.dll")) }
+$theirs = foreach ($n in 'PacketDotNet', 'SharpPcap', 'Tmds.DBus.Protocol', 'ScottPlot', 'SkiaSharp') { [Reflection.Assembly]::LoadFrom((Join-Path $StandIns "$n/$n.dll")) }
 $answers = @($theirs | ForEach-Object { $_.GetType('ConflictingAssembly.Marker', $true).GetMethod('Who').Invoke($null, @()) })
 $again = @(Read-MptcpCapture -LiteralPath $Capture).Count
 [pscustomobject]@{ Work = $work; Loaded = Get-Loaded $names; Answers = $answers; Again = $again } | ConvertTo-Json -Depth 5 -Compress
@@ -180,5 +197,32 @@ $work = Invoke-ModuleWork
 [pscustomobject]@{ Work = $work; Loaded = Get-Loaded $names } | ConvertTo-Json -Depth 5 -Compress
 '@ -Arguments $modulePath, $capture
         Assert-Isolated $result
+    }
+}
+
+Describe 'Charts without their native library' {
+    It 'fail in Export-MptcpChart alone, with ChartLibraryUnavailable, while the rest of the module works' {
+        # A copy of the module whose lib/ lacks SkiaSharp's native library, as on a platform it was not built for.
+        $copy = Join-Path $TestDrive 'NoNative/MptcpTools'
+        New-Item -ItemType Directory -Path (Split-Path $copy) -Force | Out-Null
+        Copy-Item $modulePath $copy -Recurse
+        Remove-Item (Join-Path $copy 'lib/runtimes') -Recurse -Force
+        $result = Invoke-FreshPwsh @'
+Import-Module $ModulePath
+$png = Join-Path ([IO.Path]::GetTempPath()) "mptl-nonative-$PID.png"
+$m = @(Measure-MptcpCapture -LiteralPath $Capture)
+$m | Export-MptcpChart -Path $png -ErrorVariable failed -ErrorAction SilentlyContinue
+$after = @(Read-MptcpCapture -LiteralPath $Capture).Count
+[pscustomobject]@{
+    Measured = $m.Count; Errors = @($failed | ForEach-Object { $_.FullyQualifiedErrorId }); Category = "$($failed[0].CategoryInfo.Category)"
+    Message = $failed[0].Exception.Message; Written = (Test-Path $png); After = $after
+} | ConvertTo-Json -Compress
+'@ -Arguments $copy, $capture
+        $result.Measured | Should -Be 1
+        $result.Errors | Should -Be @('ChartLibraryUnavailable,MptcpTools.Commands.ExportMptcpChartCommand')
+        $result.Category | Should -Be 'NotInstalled'
+        $result.Message | Should -Match 'libSkiaSharp'
+        $result.Written | Should -BeFalse
+        $result.After | Should -Be $expectedPackets.Count
     }
 }

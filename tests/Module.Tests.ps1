@@ -11,7 +11,7 @@ BeforeAll {
     $module = Import-Module $modulePath -Force -PassThru
     $manifest = Import-PowerShellDataFile (Join-Path $modulePath 'MptcpTools.psd1')
     $formatTypes = (Get-FormatData -TypeName 'MptcpTools.*').TypeNames
-    $changingVerbs = 'Add', 'Set', 'Remove', 'Repair', 'Clear', 'New', 'Enable', 'Disable', 'Start', 'Stop', 'Restart'
+    $changingVerbs = 'Add', 'Set', 'Remove', 'Repair', 'Clear', 'New', 'Enable', 'Disable', 'Start', 'Stop', 'Restart', 'Export'
 }
 
 Describe 'The module manifest' {

@@ -42,6 +42,11 @@ $module.ModuleBase
         foreach ($dll in Get-ChildItem (Join-Path $modulePath 'lib') -Filter *.dll) {
             Join-Path $check[0] "lib/$($dll.Name)" | Should -Exist
         }
+        # The charts' native libraries travel in the package too, in their runtimes/RID/native folders.
+        $lib = Join-Path $modulePath 'lib'
+        foreach ($native in Get-ChildItem $lib -Recurse -Filter *.so) {
+            Join-Path $check[0] "lib/$($native.FullName.Substring($lib.Length + 1))" | Should -Exist
+        }
         [int]$check[1] | Should -Be (Import-PowerShellDataFile (Join-Path $modulePath 'MptcpTools.psd1')).CmdletsToExport.Count
         [int]$check[2] | Should -BeGreaterOrEqual 2
         Import-Module $modulePath

@@ -28,6 +28,8 @@ $needed = [ordered]@{
     'busybox-static' = { "$(& dpkg-query -W -f='${Status}' busybox-static 2>$null)" -eq 'install ok installed' }
     systemd    = { [bool](Get-Command systemd-socket-activate -CommandType Application -ErrorAction Ignore) }
     binutils   = { [bool](Get-Command readelf -CommandType Application -ErrorAction Ignore) }
+    # The reference for Measure-MptcpCapture's mapping and reinjection counts.
+    tshark     = { [bool](Get-Command tshark -CommandType Application -ErrorAction Ignore) }
 }
 
 # The diagnosis only reads the host: it gets the libraries and read-only tools the module reads through,
@@ -53,6 +55,10 @@ $packages = @(foreach ($name in $missing) {
     else { $name }
 })
 $env:DEBIAN_FRONTEND = 'noninteractive'
+# wireshark-common asks whether non-root users may capture; answer no in advance, so the install never waits on it.
+if ('tshark' -in $packages -and (Get-Command debconf-set-selections -CommandType Application -ErrorAction Ignore)) {
+    'wireshark-common wireshark-common/install-setuid boolean false' | & debconf-set-selections
+}
 & apt-get update -qq | Out-Host
 # Install what this release has; a name it lacks (a split it does not make) must not sink the rest.
 $available = @($packages | Where-Object { & apt-cache show $_ 2>$null | Select-String -Quiet '^Package:' })

@@ -8,8 +8,8 @@ using System.Runtime.Loader;
 namespace MptcpTools;
 
 /// <summary>
-/// Loads the module's third-party assemblies (SharpPcap, PacketDotNet, Tmds.DBus.Protocol and, where the
-/// framework lacks it, System.IO.Pipelines) from the module's lib folder into a context of their own, so
+/// Loads the module's third-party assemblies (SharpPcap, PacketDotNet, Tmds.DBus.Protocol, ScottPlot and SkiaSharp with
+/// their native libraries, and, where the framework lacks it, System.IO.Pipelines) from the module's lib folder into a context of their own, so
 /// another module that loads a different version of one of them into the same session breaks neither.
 /// </summary>
 internal sealed class DependencyLoadContext : AssemblyLoadContext
@@ -111,6 +111,35 @@ internal sealed class DependencyLoadContext : AssemblyLoadContext
         }
 
         return LoadFromAssemblyPath(path);
+    }
+
+    /// <summary>
+    /// Native libraries of the shipped assemblies (SkiaSharp's libSkiaSharp, libHarfBuzzSharp) from lib/runtimes/RID/native,
+    /// as NuGet lays them out; a library not shipped there is left to the system's search.
+    /// </summary>
+    protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
+    {
+        string? path = NativeLibraryPath(unmanagedDllName);
+        return path is null ? IntPtr.Zero : LoadUnmanagedDllFromPath(path);
+    }
+
+    internal string? NativeLibraryPath(string name)
+    {
+        string rid = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture switch
+        {
+            System.Runtime.InteropServices.Architecture.X64 => "linux-x64",
+            System.Runtime.InteropServices.Architecture.Arm64 => "linux-arm64",
+            System.Runtime.InteropServices.Architecture.Arm => "linux-arm",
+            _ => "",
+        };
+        if (rid.Length == 0 || name.IndexOfAny(new[] { '/', '\\' }) >= 0)
+        {
+            return null;
+        }
+
+        string file = name.EndsWith(".so", StringComparison.Ordinal) ? name : name + ".so";
+        string path = Path.Join(_directory, "runtimes", rid, "native", file);
+        return File.Exists(path) ? path : null;
     }
 
     /// <summary>The shipped file for this name when it satisfies the requested version; null otherwise.</summary>

@@ -48,6 +48,16 @@ public sealed class CaptureFileReader
         }
 
         FileSize = new FileInfo(Path).Length;
+        if (ClassicPcap.TryOpen(Path, out ClassicPcap? classic))
+        {
+            using (classic)
+            {
+                ReadClassic(classic!, handler, cancel);
+            }
+
+            return;
+        }
+
         CaptureFileReaderDevice device;
         try
         {
@@ -100,6 +110,192 @@ public sealed class CaptureFileReader
         }
     }
 
+    // Classic pcap is read here, without libpcap: its records are a 16-byte header and the bytes, and reading them in
+    // place from a large buffer saves the per-frame copy, P/Invoke and timestamp conversion SharpPcap makes (the
+    // frame loop's largest cost after the decoding itself). pcapng and anything else go through libpcap.
+    private void ReadClassic(ClassicPcap file, FrameHandler handler, CancellationToken cancel)
+    {
+        LinkType = file.LinkType;
+        if (!FrameParser.CanParseLinkType(LinkType))
+        {
+            throw new CaptureException(CaptureProblem.UnsupportedLinkType,
+                $"'{Path}' has link-layer type {LinkType} ({(PacketDotNet.LinkLayers)LinkType}); supported are Ethernet, Linux cooked v1 and v2, raw IP, loopback, PPP and IEEE 802.11 (bare, radiotap or PPI).");
+        }
+
+        Position = 24;
+        while (!cancel.IsCancellationRequested)
+        {
+            ClassicPcap.Status status = file.Next(out ReadOnlySpan<byte> data, out DateTime timestamp, out string? problem);
+            if (status == ClassicPcap.Status.End)
+            {
+                Position = FileSize;
+                return;
+            }
+
+            if (status == ClassicPcap.Status.Damaged)
+            {
+                throw new CaptureException(CaptureProblem.Truncated,
+                    $"'{Path}' is damaged after frame {Frames}: {problem}. The {Frames} frames before it were read.");
+            }
+
+            Frames++;
+            Position = file.Position;
+            if (!handler(LinkType, data, timestamp, Frames))
+            {
+                return;
+            }
+        }
+    }
+
     internal static CaptureException LibpcapMissing(Exception e) => new(CaptureProblem.LibpcapMissing,
         "libpcap is not installed. Install it: apt-get install libpcap0.8 (libpcap0.8t64 on Ubuntu 24.04).", e);
+}
+
+/// <summary>A classic pcap file (microsecond or nanosecond, either byte order), read record by record from a large buffer.</summary>
+internal sealed class ClassicPcap : IDisposable
+{
+    // libpcap refuses records larger than this (MAXIMUM_SNAPLEN); a larger one means the file is damaged.
+    private const int MaxRecord = 262144;
+    private const int BufferSize = 1 << 20;
+
+    private readonly FileStream _stream;
+    private readonly byte[] _buffer = new byte[BufferSize + MaxRecord + 16];
+    private readonly bool _swapped;
+    private readonly bool _nanoseconds;
+    private int _start;
+    private int _end;
+    private long _consumed;
+
+    internal enum Status
+    {
+        Frame,
+        End,
+        Damaged,
+    }
+
+    private ClassicPcap(FileStream stream, bool swapped, bool nanoseconds, int linkType)
+    {
+        _stream = stream;
+        _swapped = swapped;
+        _nanoseconds = nanoseconds;
+        LinkType = linkType;
+        _consumed = 24;
+    }
+
+    public int LinkType { get; }
+    public long Position => _consumed;
+
+    /// <summary>Opens the file when its first four bytes are a classic pcap magic number; null otherwise (pcapng, or not a capture).</summary>
+    public static bool TryOpen(string path, out ClassicPcap? file)
+    {
+        file = null;
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // libpcap's path says why
+        }
+
+        Span<byte> header = stackalloc byte[24];
+        if (stream.ReadAtLeast(header, 24, throwOnEndOfStream: false) < 24)
+        {
+            stream.Dispose();
+            return false;
+        }
+
+        uint magic = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(header);
+        (bool swapped, bool nano) = magic switch
+        {
+            0xa1b2c3d4 => (false, false),
+            0xa1b23c4d => (false, true),
+            0xd4c3b2a1 => (true, false),
+            0x4d3cb2a1 => (true, true),
+            _ => (false, false),
+        };
+        if (magic is not (0xa1b2c3d4 or 0xa1b23c4d or 0xd4c3b2a1 or 0x4d3cb2a1))
+        {
+            stream.Dispose();
+            return false;
+        }
+
+        uint network = swapped ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header[20..]) : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(header[20..]);
+        // The upper bits carry the FCS length and flags (pcap-savefile(5)); the link type is the low 16.
+        file = new ClassicPcap(stream, swapped, nano, (int)(network & 0xffff));
+        return true;
+    }
+
+    public Status Next(out ReadOnlySpan<byte> data, out DateTime timestamp, out string? problem)
+    {
+        data = default;
+        timestamp = default;
+        problem = null;
+        if (!Ensure(16))
+        {
+            if (_end == _start)
+            {
+                return Status.End;
+            }
+
+            problem = $"the file ends inside a record header ({_end - _start} of 16 bytes)";
+            return Status.Damaged;
+        }
+
+        ReadOnlySpan<byte> h = _buffer.AsSpan(_start, 16);
+        uint seconds = Read32(h), fraction = Read32(h[4..]), captured = Read32(h[8..]);
+        if (captured > MaxRecord)
+        {
+            problem = $"a record claims {captured} bytes, more than the {MaxRecord} a capture can hold";
+            return Status.Damaged;
+        }
+
+        if (!Ensure(16 + (int)captured))
+        {
+            problem = $"the file ends inside a record ({_end - _start - 16} of {captured} bytes)";
+            return Status.Damaged;
+        }
+
+        long ticks = seconds * TimeSpan.TicksPerSecond + (_nanoseconds ? fraction / 100 : fraction * 10L);
+        timestamp = new DateTime(DateTime.UnixEpoch.Ticks + ticks, DateTimeKind.Utc);
+        data = _buffer.AsSpan(_start + 16, (int)captured);
+        _start += 16 + (int)captured;
+        _consumed += 16 + captured;
+        return Status.Frame;
+    }
+
+    private uint Read32(ReadOnlySpan<byte> b) =>
+        _swapped ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(b) : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(b);
+
+    // Makes at least this many unread bytes contiguous in the buffer; false when the file ends first.
+    private bool Ensure(int count)
+    {
+        if (_end - _start >= count)
+        {
+            return true;
+        }
+
+        if (_start > 0)
+        {
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+
+        while (_end - _start < count)
+        {
+            int read = _stream.Read(_buffer, _end, _buffer.Length - _end);
+            if (read <= 0)
+            {
+                return false;
+            }
+
+            _end += read;
+        }
+
+        return true;
+    }
+
+    public void Dispose() => _stream.Dispose();
 }

@@ -149,7 +149,7 @@ public sealed class MptcpConnectionSummary
 /// Follows TCP connections and groups subflows into MPTCP connections (MP_JOIN tokens matched against
 /// the tokens derived from the MP_CAPABLE keys). Holds state per connection, never per packet.
 /// </summary>
-public sealed class ConnectionTracker
+public sealed partial class ConnectionTracker
 {
     private readonly Dictionary<FlowKey, Subflow> _flows = new();
     private readonly Dictionary<uint, Connection> _byToken = new();
@@ -159,7 +159,12 @@ public sealed class ConnectionTracker
     public int ConnectionCount => _connections.Count;
 
     /// <summary>Accounts one segment; returns its stream (subflow) index and its connection id.</summary>
-    public (int Stream, int Connection) Observe(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp)
+    public (int Stream, int Connection) Observe(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp, long frame = 0) =>
+        Observe(ref segment, options, default, false, timestamp, frame);
+
+    /// <summary>Accounts one segment whose only MPTCP option is the DSS given by value (<paramref name="dssOnly"/>), or whose options are listed.</summary>
+    internal (int Stream, int Connection) Observe(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, in DssFields dss, bool dssOnly,
+        DateTime timestamp, long frame)
     {
         var key = FlowKey.From(ref segment);
         TcpFlags flags = segment.Flags;
@@ -178,13 +183,14 @@ public sealed class ConnectionTracker
         flow.Payload[dir] += segment.PayloadLength;
         connection.Packets++;
         connection.Last = timestamp;
-        connection.OptionsSeen += options.Count;
+        connection.OptionsSeen += options.Count + (dssOnly ? 1 : 0);
         connection.PayloadBytes += segment.PayloadLength;
 
         if (synOnly && fromClient)
         {
             flow.SawSyn = true;
             flow.SynSequence = segment.Sequence;
+            flow.HasClientIsn = true;
             bool capable = Has(options, MptcpSubtype.MpCapable);
             flow.SynCapable |= capable;
             flow.LastSynCapable = capable;
@@ -192,12 +198,19 @@ public sealed class ConnectionTracker
         else if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack) && !fromClient)
         {
             flow.SynAck = true;
+            flow.ServerIsn = segment.Sequence;
+            flow.HasServerIsn = true;
             flow.SynAckCapable = Has(options, MptcpSubtype.MpCapable);
             flow.SynAckJoin = Has(options, MptcpSubtype.MpJoin);
             flow.SynAckAnsweredCapableSyn = flow.LastSynCapable;
         }
         else if ((flags & TcpFlags.Ack) != 0 && (flags & TcpFlags.Syn) == 0 && flow.SynAck && fromClient)
         {
+            if (!flow.ThirdAck)
+            {
+                flow.EstablishedAt = timestamp;
+            }
+
             flow.ThirdAck = true;
         }
 
@@ -215,12 +228,14 @@ public sealed class ConnectionTracker
         bool connectionSide = fromClient == flow.InitiatorIsConnectionClient;
         string from = connectionSide ? "Client" : "Server";
         bool sawDssHere = false;
-        foreach (MptcpOption option in options)
+        // Indexed, not foreach: an interface's enumerator would be allocated for every segment.
+        for (int i = 0; i < options.Count; i++)
         {
-            switch (option)
+            switch (options[i])
             {
                 case MpCapableOption capable:
                     connection.Version ??= capable.Version;
+                    connection.ChecksumsRequired |= capable.ChecksumRequired && capable.Form is MpCapableForm.Syn or MpCapableForm.SynAck;
                     if (capable.Form == MpCapableForm.SynAck && !fromClient)
                     {
                         connection.SetKeys(null, capable.SenderKey, _byToken);
@@ -242,30 +257,9 @@ public sealed class ConnectionTracker
                     }
 
                     break;
-                case DssOption dss:
+                case DssOption dssOption:
                     sawDssHere = true;
-                    flow.SawDss = true;
-                    if (dss.DataFin)
-                    {
-                        if (connectionSide) connection.DataFinFromClient = true;
-                        else connection.DataFinFromServer = true;
-                    }
-
-                    if (dss.IsInfiniteMapping)
-                    {
-                        connection.InfiniteMapping = true;
-                    }
-                    else if (dss.HasMapping && dss.DataSequence is { } dsn && dss.DataLength is { } length)
-                    {
-                        // Count a mapping once: retransmissions repeat a sequence number already covered.
-                        if (flow.MapEnd[dir] is not { } end || dsn >= end)
-                        {
-                            // A DATA_FIN takes one data sequence number but carries no byte (RFC 8684 3.3.3).
-                            flow.Mapped[dir] += dss.DataFin ? Math.Max(0, length - 1) : length;
-                            flow.MapEnd[dir] = dsn + length;
-                        }
-                    }
-
+                    ObserveDss(flow, connection, connectionSide, dir, dssOption.Fields);
                     break;
                 case AddAddrOption add:
                     if (add.Echo)
@@ -306,13 +300,49 @@ public sealed class ConnectionTracker
             }
         }
 
+        if (dssOnly)
+        {
+            sawDssHere = true;
+            ObserveDss(flow, connection, connectionSide, dir, dss);
+        }
+
         // Options that vanish from data once DSS was in use: a middlebox, or a fallback without MP_FAIL.
         if (!sawDssHere && options.Count == 0 && segment.PayloadLength > 0 && flow.SawDss && !segment.OptionsTruncated)
         {
             connection.SegmentsWithoutDss++;
         }
 
+        if (_measureTicks > 0)
+        {
+            MeasureSegment(flow, connection, fromClient, connectionSide ? 0 : 1, ref segment, options, dss, dssOnly, timestamp, frame);
+        }
+
         return (flow.Stream, connection.Id);
+    }
+
+    private static void ObserveDss(Subflow flow, Connection connection, bool connectionSide, int dir, in DssFields dss)
+    {
+        flow.SawDss = true;
+        if (dss.DataFin)
+        {
+            if (connectionSide) connection.DataFinFromClient = true;
+            else connection.DataFinFromServer = true;
+        }
+
+        if (dss.IsInfiniteMapping)
+        {
+            connection.InfiniteMapping = true;
+        }
+        else if (dss.HasMapping && dss.DataSequence is { } dsn && dss.DataLength is { } length)
+        {
+            // Count a mapping once: retransmissions repeat a sequence number already covered.
+            if (flow.MapEnd[dir] is not { } end || dsn >= end)
+            {
+                // A DATA_FIN takes one data sequence number but carries no byte (RFC 8684 3.3.3).
+                flow.Mapped[dir] += dss.DataFin ? Math.Max(0, length - 1) : length;
+                flow.MapEnd[dir] = dsn + length;
+            }
+        }
     }
 
     /// <summary>The connections seen so far, in order of their first packet.</summary>
@@ -353,6 +383,7 @@ public sealed class ConnectionTracker
             flow.Join = true;
             flow.AddressId = join.AddressId;
             flow.Backup = join.Backup;
+            flow.JoinBackup = join.Backup;
             flow.InitiatorIsConnectionClient = connection.ServerToken is not { } serverToken || serverToken == token;
             connection.Subflows.Add(flow);
         }
@@ -368,8 +399,9 @@ public sealed class ConnectionTracker
 
     private static bool Has(IReadOnlyList<MptcpOption> options, MptcpSubtype subtype)
     {
-        foreach (MptcpOption option in options)
+        for (int i = 0; i < options.Count; i++)
         {
+            MptcpOption option = options[i];
             if (option.Subtype == subtype && option.IsValid)
             {
                 return true;
@@ -396,7 +428,8 @@ public sealed class ConnectionTracker
 
         public bool Equals(FlowKey o) => _aPort == o._aPort && _bPort == o._bPort && _a.Equals(o._a) && _b.Equals(o._b);
         public override bool Equals(object? obj) => obj is FlowKey k && Equals(k);
-        public override int GetHashCode() => HashCode.Combine(_a, _b, _aPort, _bPort);
+        // Cheaper than HashCode.Combine over the addresses' own hashes, on the hot path; ports and the low address bits vary most.
+        public override int GetHashCode() => (int)(_a.Low32 * 0x9E3779B1u ^ _b.Low32 * 0x85EBCA77u ^ ((uint)_aPort << 16 | _bPort) * 0xC2B2AE3Du);
     }
 
     private sealed class Subflow
@@ -407,7 +440,11 @@ public sealed class ConnectionTracker
         public ushort ClientPort, ServerPort;
         public bool SawSyn, SynCapable, LastSynCapable, SynAck, SynAckCapable, SynAckJoin, SynAckAnsweredCapableSyn, ThirdAck;
         public uint SynSequence;
-        public bool Reset, ResetBeforeSynAck, Join, Backup, SawDss;
+        public bool Reset, ResetBeforeSynAck, Join, Backup, SawDss, JoinBackup;
+        public uint ServerIsn;
+        public bool HasClientIsn, HasServerIsn;
+        public DateTime? EstablishedAt;
+        public FlowMeasure? Measure;
         public bool InitiatorIsConnectionClient = true;
         public byte? AddressId;
         public MpTcpRstOption? ResetOption;
@@ -485,7 +522,8 @@ public sealed class ConnectionTracker
         public uint? ClientToken, ServerToken;
         public readonly List<MptcpAddressAnnouncement> Announcements = new();
         public readonly List<MptcpAddressRemoval> Removals = new();
-        public bool DataFinFromClient, DataFinFromServer, FastClose, MpFail, InfiniteMapping;
+        public bool DataFinFromClient, DataFinFromServer, FastClose, MpFail, InfiniteMapping, ChecksumsRequired;
+        public ConnectionMeasure? Measure;
         public long SegmentsWithoutDss, InvalidOptions, Packets, OptionsSeen, PayloadBytes;
         public DateTime First, Last;
 

@@ -20,6 +20,9 @@ public readonly struct PacketAddress : IEquatable<PacketAddress>
 
     public bool IsIPv6 { get; }
 
+    /// <summary>The low 32 bits (all of an IPv4 address), for cheap hashing.</summary>
+    internal uint Low32 => (uint)_low ^ (uint)(_high >> 32) ^ (uint)_high;
+
     public static PacketAddress FromIPv4(ReadOnlySpan<byte> b) => new(0, BinaryPrimitives.ReadUInt32BigEndian(b), false);
 
     public static PacketAddress FromIPv6(ReadOnlySpan<byte> b) =>
@@ -66,6 +69,8 @@ public ref struct TcpSegmentView
     public ReadOnlySpan<byte> Options;
     /// <summary>True when the snap length cut into the TCP options.</summary>
     public bool OptionsTruncated;
+    /// <summary>The captured payload bytes (at most PayloadLength; fewer when the snap length cut them).</summary>
+    public ReadOnlySpan<byte> Payload;
 }
 
 /// <summary>
@@ -233,6 +238,7 @@ public static class FrameParser
         int captured = Math.Min(headerLength, tcp.Length);
         segment.Options = tcp[20..captured];
         segment.OptionsTruncated = captured < headerLength;
+        segment.Payload = tcp.Length > headerLength ? tcp.Slice(headerLength, Math.Min(tcp.Length - headerLength, segment.PayloadLength)) : default;
         return true;
     }
 }

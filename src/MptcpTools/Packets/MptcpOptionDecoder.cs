@@ -197,6 +197,96 @@ public static class MptcpOptionDecoder
         };
     }
 
+    /// <summary>
+    /// The fast path for the commonest segment: when option 30 appears exactly once in the option bytes, as a well-formed
+    /// DSS, its fields by value and true; false otherwise (no DSS, another MPTCP option, or anything malformed), and then
+    /// <see cref="DecodeAll(ReadOnlySpan{byte}, TcpFlags, List{MptcpOption})"/> says what there is.
+    /// </summary>
+    internal static bool TryDecodeDssOnly(ReadOnlySpan<byte> options, out DssFields dss)
+    {
+        dss = default;
+        bool found = false;
+        int i = 0;
+        while (i < options.Length)
+        {
+            byte kind = options[i];
+            if (kind == 0)
+            {
+                break;
+            }
+
+            if (kind == 1)
+            {
+                i++;
+                continue;
+            }
+
+            if (i + 1 >= options.Length)
+            {
+                return found && kind != OptionKind;
+            }
+
+            int length = options[i + 1];
+            if (length < 2 || i + length > options.Length)
+            {
+                return false; // broken: the full decoder says how
+            }
+
+            if (kind == OptionKind)
+            {
+                ReadOnlySpan<byte> o = options.Slice(i, length);
+                if (found || length < 4 || (o[2] >> 4) != 2 || !TryDssFields(o, out dss))
+                {
+                    return false;
+                }
+
+                found = true;
+            }
+
+            i += length;
+        }
+
+        return found;
+    }
+
+    private static bool TryDssFields(ReadOnlySpan<byte> o, out DssFields fields)
+    {
+        fields = default;
+        byte flags = o[3];
+        bool hasAck = (flags & 0x01) != 0, ack8 = (flags & 0x02) != 0, hasMap = (flags & 0x04) != 0, dsn8 = (flags & 0x08) != 0;
+        int expected = 4 + (hasAck ? (ack8 ? 8 : 4) : 0) + (hasMap ? (dsn8 ? 8 : 4) + 4 + 2 : 0);
+        bool checksum = hasMap && o.Length == expected + 2;
+        if (o.Length != expected && !checksum)
+        {
+            return false;
+        }
+
+        int p = 4;
+        ulong? dataAck = null, dsn = null;
+        uint? ssn = null;
+        ushort? dataLength = null, csum = null;
+        if (hasAck)
+        {
+            dataAck = ack8 ? BinaryPrimitives.ReadUInt64BigEndian(o[p..]) : BinaryPrimitives.ReadUInt32BigEndian(o[p..]);
+            p += ack8 ? 8 : 4;
+        }
+
+        if (hasMap)
+        {
+            dsn = dsn8 ? BinaryPrimitives.ReadUInt64BigEndian(o[p..]) : BinaryPrimitives.ReadUInt32BigEndian(o[p..]);
+            p += dsn8 ? 8 : 4;
+            ssn = BinaryPrimitives.ReadUInt32BigEndian(o[p..]);
+            dataLength = BinaryPrimitives.ReadUInt16BigEndian(o[(p + 4)..]);
+            if (checksum)
+            {
+                csum = BinaryPrimitives.ReadUInt16BigEndian(o[(p + 6)..]);
+            }
+        }
+
+        fields = new DssFields(flags, dataAck, dsn, ssn, dataLength, csum);
+        return true;
+    }
+
     private static MptcpOption DecodeDss(ReadOnlySpan<byte> o)
     {
         if (o.Length < 4)

@@ -158,6 +158,35 @@ public sealed class MpJoinOption : MptcpOption
     };
 }
 
+/// <summary>
+/// A DSS option's fields by value: what the tracker reads, decoded without an object when a segment carries nothing
+/// else of option 30 (most data and ACK segments), so the frame loop allocates nothing for them.
+/// </summary>
+internal readonly struct DssFields
+{
+    public DssFields(byte flags, ulong? dataAck, ulong? dataSequence, uint? subflowSequence, ushort? dataLength, ushort? checksum)
+    {
+        Flags = flags;
+        DataAck = dataAck;
+        DataSequence = dataSequence;
+        SubflowSequence = subflowSequence;
+        DataLength = dataLength;
+        Checksum = checksum;
+    }
+
+    public byte Flags { get; }
+    public bool DataAckIs8Bytes => (Flags & 0x02) != 0;
+    public bool HasMapping => (Flags & 0x04) != 0;
+    public bool DataSequenceIs8Bytes => (Flags & 0x08) != 0;
+    public bool DataFin => (Flags & 0x10) != 0;
+    public ulong? DataAck { get; }
+    public ulong? DataSequence { get; }
+    public uint? SubflowSequence { get; }
+    public ushort? DataLength { get; }
+    public ushort? Checksum { get; }
+    public bool IsInfiniteMapping => HasMapping && DataLength == 0 && !DataFin;
+}
+
 /// <summary>DSS: data ACK, mapping, DATA_FIN (RFC 8684 section 3.3).</summary>
 public sealed class DssOption : MptcpOption
 {
@@ -186,6 +215,8 @@ public sealed class DssOption : MptcpOption
     public ushort? Checksum { get; }
     /// <summary>A mapping with data-level length 0 (and no DATA_FIN): the connection fell back to TCP.</summary>
     public bool IsInfiniteMapping => HasMapping && DataLength == 0 && !DataFin;
+
+    internal DssFields Fields => new(Flags, DataAck, DataSequence, SubflowSequence, DataLength, Checksum);
 
     public override string ToString()
     {

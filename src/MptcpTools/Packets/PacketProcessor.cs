@@ -11,7 +11,18 @@ public sealed class PacketProcessor
 {
     private readonly List<MptcpOption> _options = new(4);
 
-    public ConnectionTracker Tracker { get; } = new();
+    public PacketProcessor()
+    {
+        Tracker = new ConnectionTracker();
+    }
+
+    /// <summary>A processor whose tracker also measures the data level, in intervals of <paramref name="measureInterval"/>.</summary>
+    public PacketProcessor(TimeSpan measureInterval)
+    {
+        Tracker = new ConnectionTracker(measureInterval);
+    }
+
+    public ConnectionTracker Tracker { get; }
     public long Frames { get; private set; }
     public long TcpSegments { get; private set; }
     public long MptcpSegments { get; private set; }
@@ -30,8 +41,16 @@ public sealed class PacketProcessor
 
         TcpSegments++;
         _options.Clear();
+        // Without a packet object to fill, a segment whose only MPTCP option is a DSS is decoded without allocating.
+        if (!materialize && !segment.Options.IsEmpty && MptcpOptionDecoder.TryDecodeDssOnly(segment.Options, out DssFields dss))
+        {
+            MptcpSegments++;
+            Tracker.Observe(ref segment, _options, dss, true, timestamp, number);
+            return null;
+        }
+
         int count = segment.Options.IsEmpty ? 0 : MptcpOptionDecoder.DecodeAll(segment.Options, segment.Flags, _options);
-        (int stream, int connection) = Tracker.Observe(ref segment, _options, timestamp);
+        (int stream, int connection) = Tracker.Observe(ref segment, _options, default, false, timestamp, number);
         if (count > 0)
         {
             MptcpSegments++;

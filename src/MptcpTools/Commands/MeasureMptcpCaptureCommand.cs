@@ -1,0 +1,88 @@
+using System;
+using System.Diagnostics;
+using System.Management.Automation;
+using MptcpTools.Packets;
+
+namespace MptcpTools.Commands;
+
+/// <summary>Measure-MptcpCapture: the data level of each MPTCP connection in a capture file.</summary>
+[Cmdlet(VerbsDiagnostic.Measure, "MptcpCapture", DefaultParameterSetName = "Path")]
+[OutputType(typeof(MptcpConnectionMeasurement))]
+public sealed class MeasureMptcpCaptureCommand : CaptureFileCmdlet
+{
+    /// <summary>The length of one interval of the throughput series (plain numbers are seconds).</summary>
+    [Parameter]
+    [SecondsTransformation]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    protected override void BeginProcessing()
+    {
+        if (Interval < TimeSpan.FromMilliseconds(1) || Interval > TimeSpan.FromHours(1))
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentOutOfRangeException(nameof(Interval), Interval,
+                    $"-Interval must be between 1 ms and 1 hour, not {Interval}."),
+                "InvalidInterval", ErrorCategory.InvalidArgument, Interval));
+        }
+    }
+
+    protected override void ProcessRecord()
+    {
+        foreach (string file in ResolvePaths())
+        {
+            MeasureFile(file);
+        }
+    }
+
+    private void MeasureFile(string file)
+    {
+        var reader = new CaptureFileReader(file);
+        var processor = new PacketProcessor(Interval);
+        var progress = new ProgressRecord(2, "Measuring " + file, "Starting");
+        var clock = Stopwatch.StartNew();
+        long lastProgress = 0;
+        bool showedProgress = false;
+        try
+        {
+            reader.Read((linkType, frame, timestamp, number) =>
+            {
+                processor.Process(linkType, frame, timestamp, number, materialize: false, includePlainTcp: false);
+                if ((number & 0xffff) == 0 && clock.ElapsedMilliseconds - lastProgress >= 500 && reader.FileSize > 0)
+                {
+                    lastProgress = clock.ElapsedMilliseconds;
+                    showedProgress = true;
+                    progress.PercentComplete = (int)Math.Min(100, reader.Position * 100 / reader.FileSize);
+                    progress.StatusDescription = $"{number:N0} frames, {processor.Tracker.ConnectionCount:N0} connections";
+                    WriteProgress(progress);
+                }
+
+                return true;
+            });
+        }
+        catch (CaptureException e)
+        {
+            // What came before the damage is measured all the same, then the error.
+            WriteMeasurements(processor, file);
+            WriteError(CaptureErrors.ToErrorRecord(e, file));
+            return;
+        }
+        finally
+        {
+            if (showedProgress)
+            {
+                progress.RecordType = ProgressRecordType.Completed;
+                WriteProgress(progress);
+            }
+        }
+
+        WriteMeasurements(processor, file);
+        WriteVerbose($"{file}: {reader.Frames} frames, {processor.TcpSegments} TCP segments, {processor.MptcpSegments} with MPTCP options, {clock.Elapsed.TotalSeconds:F2} s.");
+    }
+
+    private void WriteMeasurements(PacketProcessor processor, string file)
+    {
+        foreach (MptcpConnectionMeasurement measurement in processor.Tracker.Measurements(file))
+        {
+            WriteObject(measurement);
+        }
+    }
+}
