@@ -63,11 +63,11 @@ public sealed class MptcpConnection
     public ulong? BytesRetransmitted { get; init; }
     public uint Inode { get; init; }
     public uint Uid { get; init; }
-    public int? ProcessId { get; init; }
-    public string? ProcessName { get; init; }
-    public MptcpSubflow[] Subflows { get; init; } = Array.Empty<MptcpSubflow>();
+    public int? ProcessId { get; internal set; }
+    public string? ProcessName { get; internal set; }
+    public MptcpSubflow[] Subflows { get; internal set; } = Array.Empty<MptcpSubflow>();
     /// <summary>What the kernel did not tell, and so what this object lacks.</summary>
-    public string? Note { get; init; }
+    public string? Note { get; internal set; }
 
     public override string ToString() => $"{LocalAddress}:{LocalPort} > {RemoteAddress}:{RemotePort} {State} token {Token:x8} subflows {SubflowCount}";
 }
