@@ -104,7 +104,8 @@ Describe 'Each fault, injected for real, gives its finding: <Id>' -Tag Lab -Skip
         $r.Errors | Should -BeNullOrEmpty
         $hits.Count | Should -BeGreaterOrEqual 1 -Because (($r.Output | Where-Object Severity -ne 'Passed' | ForEach-Object { "$($_.Id)" }) -join ', ')
         $hits[0].Remediation | Should -Not -BeNullOrEmpty
-        $hits[0].HelpUri | Should -Be "about_MptcpTools#$Id"
+        $hits[0].HelpUri | Should -BeLike "https://*/en-US/about_MptcpTools.help.txt#:~:text=$Id"
+        ([uri]$hits[0].HelpUri).IsAbsoluteUri | Should -BeTrue
     }
 
     It 'carries the right evidence' {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using MptcpTools.Diagnosis;
 using MptcpTools.Host;
@@ -27,6 +28,12 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Finding")]
     public PSObject[] Finding { get; set; } = Array.Empty<PSObject>();
 
+    /// <summary>Only the repairs of findings with these ids (wildcards allowed); the others are left alone.</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(FindingIdCompleter))]
+    public string[]? Id { get; set; }
+
     /// <summary>Also apply the riskier fixes (reverse-path filter, firewall rules).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -41,8 +48,13 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
 
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private RepairEngine? _engine;
+    private WildcardPattern[]? _ids;
 
-    protected override void BeginProcessing() => _engine = new RepairEngine(GetUnresolvedProviderPathFromPSPath(SysctlFile), BusAddress);
+    protected override void BeginProcessing()
+    {
+        _engine = new RepairEngine(GetUnresolvedProviderPathFromPSPath(SysctlFile), BusAddress);
+        _ids = Id?.Select(i => new WildcardPattern(i, WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant)).ToArray();
+    }
 
     protected override void ProcessRecord()
     {
@@ -53,6 +65,9 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
         {
             switch (record)
             {
+                case MptcpRepair repair when _ids is not null && !_ids.Any(p => p.IsMatch(repair.FindingId)):
+                    WriteVerbose($"{repair.FindingId}: left alone (not among -Id {string.Join(", ", Id!)}).");
+                    break;
                 case MptcpRepair repair when _done.Add(repair.Identity): // two findings, one change
                     Apply(repair);
                     break;

@@ -31,6 +31,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
     /// <summary>Stop after this long. Numbers are seconds.</summary>
     [Parameter]
     [SecondsTransformation]
+    [ValidateDuration]
     public TimeSpan? Duration { get; set; }
 
     /// <summary>Stop after this many packet objects (with -Summary: TCP segments).</summary>

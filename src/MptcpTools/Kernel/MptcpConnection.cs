@@ -1,4 +1,5 @@
 using System;
+using System.Management.Automation;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
@@ -24,7 +25,12 @@ public sealed class MptcpSubflow
     public ulong? MapSequence { get; init; }
     public uint? MapSubflowSequence { get; init; }
     public ushort? MapDataLength { get; init; }
+    // ConvertTo-Json writes RttMilliseconds instead, a number a monitoring system reads; Format-List * shows that one too.
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? Rtt { get; init; }
+    /// <summary><see cref="Rtt"/> in milliseconds, as ss prints it.</summary>
+    public double? RttMilliseconds => Rtt?.TotalMilliseconds;
     public uint? Retransmissions { get; init; }
     public ulong? BytesSent { get; init; }
     public ulong? BytesAcked { get; init; }
