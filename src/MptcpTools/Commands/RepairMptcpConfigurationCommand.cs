@@ -96,8 +96,8 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
             if (!repair.SafeToAutomate && !Force)
             {
                 WriteObject(plan.Described(repair.Irreversible
-                    ? $"Riskier (a firewall change, which the module cannot undo): run with -Force, or by hand: {repair.Command}"
-                    : $"Riskier (it weakens spoofing protection on {repair.Target}): run with -Force, or by hand: {repair.Command}"));
+                    ? "Riskier (a firewall change, which the module cannot undo): run with -Force, or run the Command by hand."
+                    : $"Riskier (it weakens spoofing protection on {repair.Target}): run with -Force, or run the Command by hand."));
                 return;
             }
 
