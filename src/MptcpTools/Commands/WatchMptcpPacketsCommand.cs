@@ -168,7 +168,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
                 countdown.Complete();
             }
 
-            ended = true;
+            ended = !_stopped.IsSet; // stopped: the pipeline takes no more objects
         }
         finally
         {
