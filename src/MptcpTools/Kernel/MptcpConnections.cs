@@ -14,18 +14,18 @@ public static class MptcpConnections
     private const ushort SUBFLOW_TOKEN_REM = 1, SUBFLOW_TOKEN_LOC = 2, SUBFLOW_MAP_SEQ = 4, SUBFLOW_MAP_SFSEQ = 5;
     private const ushort SUBFLOW_MAP_DATALEN = 7, SUBFLOW_FLAGS = 8, SUBFLOW_ID_REM = 9, SUBFLOW_ID_LOC = 10;
 
-    public static List<MptcpConnection> Read(bool listening, bool subflows, bool owners)
+    public static MptcpConnection[] Read(bool listening, bool subflows, bool owners)
     {
         uint states = SockDiag.ConnectedStates | (listening ? SockDiag.ListenState : 0);
         // Three independent reads (two dumps and the fd scan) run side by side. The scan reads this namespace's
         // processes at once, and others only for the MPTCP sockets still without an owner, which it learns from
         // the MPTCP dump when that is done.
-        var dumped = new TaskCompletionSource<List<MptcpConnection>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task<List<MptcpSubflow>> tcp = Task.Run(() => subflows ? ReadSubflows() : new List<MptcpSubflow>());
+        var dumped = new TaskCompletionSource<MptcpConnection[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<PooledList<MptcpSubflow>> tcp = Task.Run(() => subflows ? ReadSubflows(new PooledList<MptcpSubflow>(1024)) : new PooledList<MptcpSubflow>(1));
         Task<SocketOwnerMap> owner = Task.Run(() => owners
             ? ProcessTable.FindSocketOwners(() => dumped.Task.GetAwaiter().GetResult().Select(c => c.Inode))
             : SocketOwnerMap.Empty);
-        List<MptcpConnection> connections;
+        MptcpConnection[] connections;
         try
         {
             connections = ReadConnections(states);
@@ -40,7 +40,9 @@ public static class MptcpConnections
 
         try
         {
-            Attach(connections, tcp.GetAwaiter().GetResult(), owner.GetAwaiter().GetResult());
+            using PooledList<MptcpSubflow> found = tcp.GetAwaiter().GetResult();
+            using SocketOwnerMap map = owner.GetAwaiter().GetResult();
+            Attach(connections, found.AsSpan(), map);
             return connections;
         }
         finally
@@ -51,17 +53,22 @@ public static class MptcpConnections
     }
 
     /// <summary>The MPTCP sockets in the given states, read straight from the dump; subflows and owners come with <see cref="Attach"/>.</summary>
-    public static List<MptcpConnection> ReadConnections(uint states)
+    public static MptcpConnection[] ReadConnections(uint states)
     {
-        var list = new List<MptcpConnection>();
+        using var list = new PooledList<MptcpConnection>(1024);
         SockDiag.Dump(Native.IPPROTO_MPTCP, states, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (message) => list.Add(ParseConnection(message)));
-        return list;
+        return list.ToArray();
     }
 
     /// <summary>Every TCP socket that is an MPTCP subflow (ULP "mptcp"); the others are skipped unread.</summary>
-    public static List<MptcpSubflow> ReadSubflows()
+    public static MptcpSubflow[] ReadSubflows()
     {
-        var list = new List<MptcpSubflow>();
+        using PooledList<MptcpSubflow> list = ReadSubflows(new PooledList<MptcpSubflow>(1024));
+        return list.ToArray();
+    }
+
+    private static PooledList<MptcpSubflow> ReadSubflows(PooledList<MptcpSubflow> list)
+    {
         var interfaces = new Dictionary<int, string?>();
         SockDiag.Dump(SockDiag.IPPROTO_TCP, SockDiag.ConnectedStates, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (message) =>
         {
@@ -132,25 +139,33 @@ public static class MptcpConnections
     /// its owner, and a note of what the kernel withheld.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Attach(List<MptcpConnection> connections, List<MptcpSubflow> subflows, SocketOwnerMap owners)
+    internal static void Attach(MptcpConnection[] connections, ReadOnlySpan<MptcpSubflow> subflows, SocketOwnerMap owners)
     {
+        // Subflows sorted by token: each connection takes its run, found by binary search (no list per token).
+        using var tokens = new PooledList<uint>(Math.Max(1, subflows.Length));
+        using var byToken = new PooledList<MptcpSubflow>(Math.Max(1, subflows.Length));
         bool tokensKnown = true;
         foreach (MptcpSubflow sf in subflows)
         {
-            tokensKnown &= sf.LocalToken is not null;
+            if (sf.LocalToken is { } t)
+            {
+                tokens.Add(t);
+                byToken.Add(sf);
+            }
+            else
+            {
+                tokensKnown = false;
+            }
         }
 
-        // Subflows sorted by token: each connection takes its run, found by binary search (no list per token).
-        MptcpSubflow[] byToken = subflows.Where(sf => sf.LocalToken is not null).ToArray();
-        uint[] tokens = byToken.Select(sf => sf.LocalToken!.Value).ToArray();
-        Array.Sort(tokens, byToken);
+        tokens.AsSpan().Sort(byToken.AsSpan());
         ILookup<(IPAddress, ushort, IPAddress, ushort), MptcpSubflow>? byAddresses = null;
         foreach (MptcpConnection c in connections)
         {
             MptcpSubflow[] mine;
-            if (c.Token is { } token && Run(tokens, token) is (int first, int count) && count > 0)
+            if (c.Token is { } token && Run(tokens.AsSpan(), token) is (int first, int count) && count > 0)
             {
-                mine = byToken.AsSpan(first, count).ToArray();
+                mine = byToken.AsSpan().Slice(first, count).ToArray();
             }
             else if (c.State == TcpState.Listen)
             {
@@ -159,7 +174,7 @@ public static class MptcpConnections
             else
             {
                 // Without tokens, only the initial subflow can be told: it has the connection's addresses.
-                byAddresses ??= subflows.ToLookup(f => (f.LocalAddress, f.LocalPort, f.RemoteAddress, f.RemotePort));
+                byAddresses ??= subflows.ToArray().ToLookup(f => (f.LocalAddress, f.LocalPort, f.RemoteAddress, f.RemotePort));
                 mine = byAddresses[(c.LocalAddress, c.LocalPort, c.RemoteAddress, c.RemotePort)].ToArray();
             }
 
@@ -184,10 +199,10 @@ public static class MptcpConnections
         }
     }
 
-    // The first index and the number of entries equal to token in a sorted array.
-    private static (int First, int Count) Run(uint[] sorted, uint token)
+    // The first index and the number of entries equal to token in a sorted span.
+    private static (int First, int Count) Run(ReadOnlySpan<uint> sorted, uint token)
     {
-        int at = Array.BinarySearch(sorted, token);
+        int at = sorted.BinarySearch(token);
         if (at < 0)
         {
             return (0, 0);

@@ -26,12 +26,12 @@ public static class ProcessTable
     /// <summary>Socket inode to (pid, name) for every process whose fds this process may read.</summary>
     public static Dictionary<uint, (int Pid, string Name)> SocketOwners(string proc = "/proc")
     {
-        SocketOwnerMap map = FindSocketOwners(null, proc);
-        var owners = new Dictionary<uint, (int, string)>(map.Count);
-        foreach ((uint inode, int pid) in map.Pids)
+        using SocketOwnerMap map = FindSocketOwners(null, proc);
+        var owners = new Dictionary<uint, (int, string)>();
+        foreach ((uint inode, int pid) in map.Entries())
         {
             map.TryGet(inode, out _, out string? name);
-            owners[inode] = (pid, name!);
+            owners[inode] = (pid, name ?? "");
         }
 
         return owners;
@@ -43,9 +43,9 @@ public static class ProcessTable
     /// </summary>
     public static SocketOwnerMap FindSocketOwners(Func<IEnumerable<uint>>? wanted, string proc = "/proc")
     {
-        Dictionary<uint, int> pids = SocketOwnerScan.Scan(proc, wanted);
+        SocketOwnerIndex index = SocketOwnerScan.Scan(proc, wanted);
         var names = new Dictionary<int, string>();
-        foreach (int pid in pids.Values)
+        foreach ((uint _, int pid) in index.Entries())
         {
             if (!names.ContainsKey(pid))
             {
@@ -53,7 +53,7 @@ public static class ProcessTable
             }
         }
 
-        return new SocketOwnerMap(pids, names);
+        return new SocketOwnerMap(index, names);
     }
 
     /// <summary>The processes whose name (comm) matches.</summary>
@@ -105,27 +105,29 @@ public static class ProcessTable
     }
 }
 
-/// <summary>Which process holds each socket inode, and the processes' names.</summary>
-public sealed class SocketOwnerMap
+/// <summary>Which process holds each socket inode, and the processes' names; disposing returns its pooled index.</summary>
+public sealed class SocketOwnerMap : IDisposable
 {
+    private readonly SocketOwnerIndex? _index;
     private readonly Dictionary<int, string> _names;
 
-    public SocketOwnerMap(Dictionary<uint, int> pids, Dictionary<int, string> names)
+    internal SocketOwnerMap(SocketOwnerIndex? index, Dictionary<int, string> names)
     {
-        Pids = pids;
+        _index = index;
         _names = names;
     }
 
-    public static SocketOwnerMap Empty { get; } = new(new Dictionary<uint, int>(), new Dictionary<int, string>());
+    public static SocketOwnerMap Empty => new(null, new Dictionary<int, string>());
 
-    /// <summary>Socket inode to the (lowest) process id holding it.</summary>
-    public IReadOnlyDictionary<uint, int> Pids { get; }
-
-    public int Count => Pids.Count;
+    /// <summary>Each socket inode once, with the lowest process id that holds it.</summary>
+    public IEnumerable<(uint Inode, int Pid)> Entries() => _index?.Entries() ?? Array.Empty<(uint, int)>();
 
     public bool TryGet(uint inode, out int pid, out string? name)
     {
         name = null;
-        return Pids.TryGetValue(inode, out pid) && _names.TryGetValue(pid, out name);
+        pid = 0;
+        return _index is not null && _index.TryGet(inode, out pid) && _names.TryGetValue(pid, out name);
     }
+
+    public void Dispose() => _index?.Dispose();
 }

@@ -27,7 +27,7 @@ internal static unsafe class SocketOwnerScan
     /// network namespaces are read only for the inodes it gives (called once, after this namespace is read) that
     /// no process here holds.
     /// </summary>
-    public static Dictionary<uint, int> Scan(string proc, Func<IEnumerable<uint>>? wanted)
+    public static SocketOwnerIndex Scan(string proc, Func<IEnumerable<uint>>? wanted)
     {
         int procFd = OpenDirectory(Native.AT_FDCWD, proc);
         if (procFd < 0)
@@ -35,6 +35,7 @@ internal static unsafe class SocketOwnerScan
             throw new KernelException($"read {proc}", Marshal.GetLastPInvokeError());
         }
 
+        var found = new PooledList<ulong>(1024);
         try
         {
             byte[]? own = ReadLink(procFd, "self/ns/net");
@@ -46,18 +47,24 @@ internal static unsafe class SocketOwnerScan
                 (own is null || (ns is not null && ns.AsSpan().SequenceEqual(own)) ? here : elsewhere).Add(pid);
             }
 
-            var owners = new Dictionary<uint, int>();
-            ScanProcesses(procFd, here, null, owners);
+            ScanProcesses(procFd, here, null, found);
+            var index = new SocketOwnerIndex(found);
             if (elsewhere.Count > 0)
             {
-                HashSet<uint>? missing = wanted is null ? null : wanted().Where(i => i != 0 && !owners.ContainsKey(i)).ToHashSet();
+                HashSet<uint>? missing = wanted is null ? null : wanted().Where(i => i != 0 && !index.TryGet(i, out _)).ToHashSet();
                 if (missing is null || missing.Count > 0)
                 {
-                    ScanProcesses(procFd, elsewhere, missing, owners);
+                    ScanProcesses(procFd, elsewhere, missing, found);
+                    index = new SocketOwnerIndex(found);
                 }
             }
 
-            return owners;
+            return index;
+        }
+        catch
+        {
+            found.Dispose();
+            throw;
         }
         finally
         {
@@ -106,7 +113,8 @@ internal static unsafe class SocketOwnerScan
         return inodes;
     }
 
-    private static void ScanProcesses(int procFd, List<int> pids, HashSet<uint>? only, Dictionary<uint, int> owners)
+    // Each socket found is added to found as (inode << 32 | pid).
+    private static void ScanProcesses(int procFd, List<int> pids, HashSet<uint>? only, PooledList<ulong> found)
     {
         var chunks = new List<(int Pid, int DirFd, int[] Fds, int Start, int Count)>();
         var held = new List<int>();
@@ -121,10 +129,9 @@ internal static unsafe class SocketOwnerScan
                 }
 
                 int[] fds = DescriptorNumbers(dirFd).ToArray();
-                owners.EnsureCapacity(owners.Count + (only is null ? fds.Length : Math.Min(fds.Length, only.Count)));
                 if (fds.Length < ChunkSize || held.Count >= MaxHeldDirectories)
                 {
-                    ReadLinks(pid, dirFd, fds, 0, fds.Length, only, owners);
+                    ReadLinks(pid, dirFd, fds, 0, fds.Length, only, found);
                     Native.Close(dirFd);
                     continue;
                 }
@@ -138,18 +145,30 @@ internal static unsafe class SocketOwnerScan
 
             if (chunks.Count > 0)
             {
-                // Each chunk's links go to a list of its own; the lists are added to the map on this thread.
-                var found = new List<(uint Inode, int Pid)>[chunks.Count];
-                Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+                // Each chunk's links go to a list of its own; the lists are added on this thread.
+                var lists = new PooledList<ulong>[chunks.Count];
+                try
                 {
-                    (int pid, int dirFd, int[] fds, int start, int count) = chunks[i];
-                    found[i] = ReadLinks(pid, dirFd, fds, start, count, only);
-                });
-                foreach (List<(uint Inode, int Pid)> list in found)
-                {
-                    foreach ((uint inode, int pid) in list)
+                    // The two socket dumps run beside this scan: it takes the cores they leave (none extra on two cores).
+                    Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount - 2) }, i =>
                     {
-                        Add(owners, inode, pid);
+                        (int pid, int dirFd, int[] fds, int start, int count) = chunks[i];
+                        lists[i] = new PooledList<ulong>(count);
+                        ReadLinks(pid, dirFd, fds, start, count, only, lists[i]);
+                    });
+                    foreach (PooledList<ulong> list in lists)
+                    {
+                        foreach (ulong entry in list.AsSpan())
+                        {
+                            found.Add(entry);
+                        }
+                    }
+                }
+                finally
+                {
+                    foreach (PooledList<ulong>? list in lists)
+                    {
+                        list?.Dispose();
                     }
                 }
             }
@@ -163,41 +182,16 @@ internal static unsafe class SocketOwnerScan
         }
     }
 
-    // The lowest pid wins, whatever order the chunks ran in (a socket shared after fork has several holders).
-    private static void Add(Dictionary<uint, int> owners, uint inode, int pid)
-    {
-        ref int existing = ref CollectionsMarshal.GetValueRefOrAddDefault(owners, inode, out bool exists);
-        if (!exists || pid < existing)
-        {
-            existing = pid;
-        }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ReadLinks(int pid, int dirFd, int[] fds, int start, int count, HashSet<uint>? only, Dictionary<uint, int> owners)
+    private static void ReadLinks(int pid, int dirFd, int[] fds, int start, int count, HashSet<uint>? only, PooledList<ulong> found)
     {
         for (int i = start; i < start + count; i++)
         {
             if (SocketInode(dirFd, fds[i]) is { } inode && (only is null || only.Contains(inode)))
             {
-                Add(owners, inode, pid);
+                found.Add(((ulong)inode << 32) | (uint)pid);
             }
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static List<(uint Inode, int Pid)> ReadLinks(int pid, int dirFd, int[] fds, int start, int count, HashSet<uint>? only)
-    {
-        var found = new List<(uint, int)>(count);
-        for (int i = start; i < start + count; i++)
-        {
-            if (SocketInode(dirFd, fds[i]) is { } inode && (only is null || only.Contains(inode)))
-            {
-                found.Add((inode, pid));
-            }
-        }
-
-        return found;
     }
 
     // readlinkat(dirFd, "FD"): a socket's link reads "socket:[INODE]".
@@ -299,4 +293,49 @@ internal static unsafe class SocketOwnerScan
 
         return length <= 0 ? null : new ReadOnlySpan<byte>(target, (int)length).ToArray();
     }
+}
+
+/// <summary>
+/// Socket inodes and the processes that hold them, sorted (inode, then pid) in a pooled array: a binary search
+/// finds an inode's lowest pid, with no dictionary of tens of thousands of entries per listing.
+/// </summary>
+internal sealed class SocketOwnerIndex : IDisposable
+{
+    private readonly PooledList<ulong> _entries;
+
+    public SocketOwnerIndex(PooledList<ulong> entries)
+    {
+        _entries = entries;
+        _entries.AsSpan().Sort();
+    }
+
+    public bool TryGet(uint inode, out int pid)
+    {
+        ReadOnlySpan<ulong> entries = _entries.AsSpan();
+        int at = entries.BinarySearch((ulong)inode << 32);
+        at = at < 0 ? ~at : at; // the first entry of this inode: its lowest pid
+        if (at < entries.Length && (uint)(entries[at] >> 32) == inode)
+        {
+            pid = (int)(uint)entries[at];
+            return true;
+        }
+
+        pid = 0;
+        return false;
+    }
+
+    /// <summary>Each inode once, with its lowest pid.</summary>
+    public IEnumerable<(uint Inode, int Pid)> Entries()
+    {
+        for (int i = 0; i < _entries.Count; i++)
+        {
+            ulong entry = _entries.AsSpan()[i];
+            if (i == 0 || (uint)(_entries.AsSpan()[i - 1] >> 32) != (uint)(entry >> 32))
+            {
+                yield return ((uint)(entry >> 32), (int)(uint)entry);
+            }
+        }
+    }
+
+    public void Dispose() => _entries.Dispose();
 }
