@@ -504,7 +504,7 @@ Describe 'Facts from JSON that lacks parts' {
     It 'judges {} as a host it knows nothing about, without failing' {
         $facts = [MptcpTools.Diagnosis.HostFacts]::FromJson('{}')
         $facts.Unavailable.Count | Should -Be 0
-        @([MptcpTools.Diagnosis.DiagnosisRules]::Evaluate($facts)).Count | Should -Be 0
+        @([MptcpTools.Diagnosis.DiagnosisRules]::Evaluate($facts) | Where-Object Severity -ne 'Passed').Count | Should -Be 0
         $set = [MptcpTools.Diagnosis.HostFacts]::FromJson('{"Firewall": {}}').Firewall
         $set.Rules.Count | Should -Be 0
         @([MptcpTools.Diagnosis.DiagnosisRules]::Evaluate([MptcpTools.Diagnosis.HostFacts]::FromJson('{"Firewall": {}}')) | Where-Object Severity -ne 'Passed').Count | Should -Be 0
