@@ -265,12 +265,31 @@ Describe 'Application, probe and capture rules' {
     }
 
     It 'CheckUnavailable for each check that could not run, with the reason and the component' {
-        $u = [MptcpTools.Diagnosis.UnavailableCheck[]]@([MptcpTools.Diagnosis.UnavailableCheck]::new('Firewall', 'firewall (nftables)', 'Operation not permitted'))
+        $u = [MptcpTools.Diagnosis.UnavailableCheck[]]@([MptcpTools.Diagnosis.UnavailableCheck]::new('Firewall', 'firewall (nftables)', 'Operation not permitted', $true))
         $hit = Get-Id (Invoke-Rules @{ Unavailable = $u }) 'CheckUnavailable'
         $hit[0].Component | Should -Be 'Firewall'
         $hit[0].Summary | Should -Be 'The firewall (nftables) check could not run.'
         $hit[0].Detail | Should -Be 'Operation not permitted'
         $hit[0].Remediation | Should -Be 'Run the diagnosis as root.'
+    }
+
+    It 'asks for root from the refusal the reader recorded, not from the words of the reason' {
+        # The same words without a recorded refusal (a tool that printed them about something else) are not a privilege problem.
+        $u = [MptcpTools.Diagnosis.UnavailableCheck[]]@([MptcpTools.Diagnosis.UnavailableCheck]::new('Firewall', 'firewall (nftables)', 'Operation not permitted', $false))
+        (Get-Id (Invoke-Rules @{ Unavailable = $u }) 'CheckUnavailable')[0].Remediation | Should -Be 'See Detail.'
+        (Get-Id (Invoke-Rules @{ Unavailable = $u }) 'DiagnosisIncomplete')[0].Remediation | Should -Not -Match 'as root'
+        $u = [MptcpTools.Diagnosis.UnavailableCheck[]]@([MptcpTools.Diagnosis.UnavailableCheck]::new('Kernel', 'endpoints', 'the kernel refused', $true))
+        (Get-Id (Invoke-Rules @{ Unavailable = $u }) 'CheckUnavailable')[0].Remediation | Should -Be 'Run the diagnosis as root.'
+        (Get-Id (Invoke-Rules @{ Unavailable = $u }) 'DiagnosisIncomplete')[0].Remediation | Should -Match 'as root'
+    }
+
+    It 'a privilege refusal is EPERM or EACCES from the kernel, or the file system refusing' {
+        $refusal = [MptcpTools.Diagnosis.UnavailableCheck].GetMethod('IsPrivilegeRefusal', [Reflection.BindingFlags]'NonPublic,Static')
+        $refusal.Invoke($null, @([MptcpTools.Kernel.KernelException]::new('dump endpoints', 1))) | Should -BeTrue
+        $refusal.Invoke($null, @([MptcpTools.Kernel.KernelException]::new('dump endpoints', 13))) | Should -BeTrue
+        $refusal.Invoke($null, @([UnauthorizedAccessException]::new('x'))) | Should -BeTrue
+        $refusal.Invoke($null, @([MptcpTools.Kernel.KernelException]::new('dump endpoints', 22))) | Should -BeFalse
+        $refusal.Invoke($null, @([IO.IOException]::new('Operation not permitted'))) | Should -BeFalse
     }
 }
 
@@ -318,6 +337,26 @@ Describe 'Repair records' {
         $copy.Undo | Should -Be $_.Undo
         $copy.Identity | Should -Be $_.Identity
         $copy.FindingId | Should -Be $_.FindingId
+    }
+
+    It 'the persistent sysctl command a person types does what the module does, and its undo takes the setting out again' {
+        # Typed into a shell, the rendered command must leave the same file as SysctlPersistence.WriteAssignment,
+        # keeping the file's other lines (a file that sets the key in its other spelling too).
+        $text = "# tuned by hand`nnet.ipv4.ip_forward = 1`n-net/mptcp/enabled = 0`nkernel.panic = 10`n"
+        $byModule = Join-Path $TestDrive 'module.conf'; $byHand = Join-Path $TestDrive 'by hand.conf'
+        Set-Content $byModule $text -NoNewline; Set-Content $byHand $text -NoNewline
+        [MptcpTools.Host.SysctlPersistence]::WriteAssignment($byModule, 'net.mptcp.enabled', '1', '# x') | Out-Null
+        $r = [MptcpTools.Diagnosis.SysctlRepair]@{ Name = 'net.mptcp.enabled'; Value = '1'; Persistent = $true; Before = '0'; File = $byHand }
+        $fileCommand = ($r.Command -split '; ', 2)[1]
+        bash -c $fileCommand; $LASTEXITCODE | Should -Be 0
+        Get-Content $byHand -Raw | Should -BeExactly (Get-Content $byModule -Raw)
+        (Get-Content $byHand) | Should -Contain 'kernel.panic = 10'
+        # On a file that did not exist, the same command makes it with the one line.
+        $new = Join-Path $TestDrive 'new.conf'
+        bash -c ([MptcpTools.Diagnosis.SysctlRepair]::FileCommand('net.mptcp.enabled', '1', $new)); Get-Content $new | Should -Be 'net.mptcp.enabled = 1'
+        bash -c ($r.Undo -split '; ', 2)[1]
+        (Get-Content $byHand) | Should -Not -Contain 'net.mptcp.enabled = 1'
+        (Get-Content $byHand) | Should -Contain 'net.ipv4.ip_forward = 1'
     }
 
     It 'survives Export-Clixml and Import-Clixml inside a finding' {

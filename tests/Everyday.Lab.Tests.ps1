@@ -54,6 +54,17 @@ Describe 'What binding refuses, and errors that say what they mean' -Tag Lab -Sk
         $r.Errors[0].Message | Should -Match "There is no interface 'nosuch0' in this network namespace \(it has c0, c1, lo\)"
     }
 
+    It '<Command> refuses it at binding too, before anything is changed or captured' -ForEach @(
+        @{ Command = 'Add-MptcpEndpoint'; Script = { Add-MptcpEndpoint 192.0.2.2 -Interface nosuch0 -Flags Subflow } }
+        @{ Command = 'Watch-MptcpPackets'; Script = { Watch-MptcpPackets -Interface c0, nosuch0 -Duration 1 } }
+    ) {
+        $r = Invoke-LabCmdlet $lab.Client $Script
+        $r.Output | Should -BeNullOrEmpty
+        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentValidationError,*'
+        $r.Errors[0].Message | Should -Match "There is no interface 'nosuch0' in this network namespace \(it has c0, c1, lo\)"
+        (Invoke-InNamespace $lab.Client ip '-j', 'mptcp', 'endpoint', 'show' | ConvertFrom-Json).address | Should -Not -Contain '192.0.2.2'
+    }
+
     It 'refuses -ComputerName without -Port as a parameter error, before any check runs' {
         $r = Invoke-LabCmdlet $lab.Client { Invoke-MptcpDiagnosis -ComputerName 203.0.113.2 }
         $r.Output | Should -BeNullOrEmpty

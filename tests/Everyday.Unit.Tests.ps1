@@ -6,15 +6,15 @@ BeforeAll {
     function New-Facts([object[]] $Unavailable = @()) {
         [MptcpTools.Diagnosis.HostFacts]@{ Unavailable = [MptcpTools.Diagnosis.UnavailableCheck[]]$Unavailable }
     }
-    function New-Unavailable([string] $Component, [string] $Check, [string] $Reason) {
-        [MptcpTools.Diagnosis.UnavailableCheck]::new($Component, $Check, $Reason)
+    function New-Unavailable([string] $Component, [string] $Check, [string] $Reason, [switch] $NeedsPrivilege) {
+        [MptcpTools.Diagnosis.UnavailableCheck]::new($Component, $Check, $Reason, $NeedsPrivilege.IsPresent)
     }
 }
 
 Describe 'DiagnosisIncomplete' {
     It 'is a Warning naming every check that could not run, with the reasons, so Error-and-Warning filters see it' {
         $facts = New-Facts @(
-            New-Unavailable Firewall 'firewall (nftables)' 'Operation not permitted (EPERM).'
+            New-Unavailable Firewall 'firewall (nftables)' 'Operation not permitted (EPERM).' -NeedsPrivilege
             New-Unavailable NetworkManager 'NetworkManager (D-Bus)' 'No D-Bus at unix:path=/run/dbus/system_bus_socket.')
         $f = @([MptcpTools.Diagnosis.DiagnosisRules]::Evaluate($facts) | Where-Object Id -eq 'DiagnosisIncomplete')
         $f.Count | Should -Be 1
@@ -59,6 +59,40 @@ Describe 'ViewText.Wrap' {
     It 'writes addresses with their ports as ss does' {
         [MptcpTools.Commands.ViewText]::Endpoint([ipaddress]'192.0.2.2', 5201) | Should -Be '192.0.2.2:5201'
         [MptcpTools.Commands.ViewText]::Endpoint([ipaddress]'2001:db8::2', 5201) | Should -Be '[2001:db8::2]:5201'
+    }
+}
+
+Describe 'The repair kinds' {
+    It 'about_MptcpTools describes every kind under REPAIRS' {
+        $about = Get-Content (Join-Path (Split-Path (Get-Module MptcpTools).Path) 'en-US/about_MptcpTools.help.txt') -Raw
+        $repairs = $about.Substring($about.IndexOf("`nREPAIRS"), $about.IndexOf("`nSCRIPTS AND MONITORING") - $about.IndexOf("`nREPAIRS"))
+        $kinds = [Enum]::GetNames([MptcpTools.Diagnosis.RepairKind])
+        $kinds.Count | Should -BeGreaterOrEqual 10
+        @($kinds | Where-Object { $repairs -notmatch "(?m)^\s+$_\b" }) | Should -BeNullOrEmpty -Because 'each kind has its line'
+    }
+}
+
+Describe 'Durations in JSON' {
+    It 'every TimeSpan of an output or evidence type is hidden from JSON and has a number beside it' {
+        $spans = @([MptcpTools.Diagnosis.MptcpFinding].Assembly.GetExportedTypes() |
+            Where-Object { -not [System.Management.Automation.Cmdlet].IsAssignableFrom($_) } |
+            ForEach-Object { $t = $_; $t.GetProperties([Reflection.BindingFlags]'Public,Instance') |
+                Where-Object { $_.DeclaringType -eq $t -and (([Nullable]::GetUnderlyingType($_.PropertyType) ?? $_.PropertyType) -eq [TimeSpan]) } })
+        $spans.Count | Should -BeGreaterOrEqual 10
+        $wrong = foreach ($p in $spans) {
+            $name = "$($p.DeclaringType.Name).$($p.Name)"
+            if ($p.GetCustomAttributes([System.Management.Automation.HiddenAttribute], $true).Count -ne 1) { "$name is not hidden" }
+            if ($p.GetCustomAttributes([Newtonsoft.Json.JsonIgnoreAttribute], $true).Count -ne 1) { "$name is not ignored by JSON" }
+            if (-not ($p.DeclaringType.GetProperties() | Where-Object { $_.Name -like "$($p.Name)*" -and $_.Name -match '(Milliseconds|Seconds)$' })) { "$name has no number beside it" }
+        }
+        @($wrong) | Should -BeNullOrEmpty
+    }
+
+    It 'the blackhole evidence goes to JSON with its timeout in seconds' {
+        $state = [MptcpTools.Diagnosis.BlackholeState]::new(2, 5, 1, [TimeSpan]::FromHours(1), $true, [DateTime]::UtcNow)
+        $json = $state | ConvertTo-Json | ConvertFrom-Json -AsHashtable
+        $json.TimeoutSeconds | Should -Be 3600
+        $json.ContainsKey('Timeout') | Should -BeFalse
     }
 }
 

@@ -50,7 +50,7 @@ Describe 'mptcpd configuration' {
     It 'reports an empty plug-in directory, a missing file and a directory as a file' {
         $empty = Join-Path $TestDrive 'empty'; New-Item -ItemType Directory $empty | Out-Null
         (Read-Conf "[core]`nplugin-dir=$empty").Problems.Kind | Should -Be 'PluginDirMissing'
-        ([MptcpTools.Host.MptcpdConfig]::Read((Join-Path $TestDrive 'none.conf'))).Problems.Kind | Should -Be 'Unreadable'
+        ([MptcpTools.Host.MptcpdConfig]::Read((Join-Path $TestDrive 'none.conf'))).Problems.Kind | Should -Be 'FileMissing'
         ([MptcpTools.Host.MptcpdConfig]::Read($TestDrive)).Problems.Kind | Should -Be 'Unreadable'
     }
 
@@ -186,9 +186,9 @@ Describe 'Which endpoints NetworkManager made, and why an address has none' {
     It 'says <Address> on <Device> with mptcp-flags <Flags>: <Expect>' -ForEach @(
         @{ Device = 'nm0'; Address = '192.0.2.50'; Flags = 0; Route = $true; Sysctl = $true; Expect = 'endpoint 1, NetworkManager''s'; Id = 1; Ours = $true }
         @{ Device = 'nm0'; Address = '192.0.2.51'; Flags = 0; Route = $true; Sysctl = $true; Expect = 'endpoint 2, another tool''s (no flags)'; Id = 2; Ours = $false }
-        @{ Device = 'nm1'; Address = '198.51.100.50'; Flags = 0; Route = $false; Sysctl = $true; Expect = 'no default route'; Reason = 'nm1 has no IPv4 default route*also-without-default-route*' }
+        @{ Device = 'nm1'; Address = '198.51.100.50'; Flags = 0; Route = $false; Sysctl = $true; Expect = 'no default route'; Reason = 'nm1 has no IPv4 default route*also-without-default-route*'; NoDefault = $true }
         @{ Device = 'nm1'; Address = '198.51.100.50'; Flags = 0x2a; Route = $false; Sysctl = $true; Expect = 'missing though it should not be'; Reason = 'NetworkManager should have made one*' }
-        @{ Device = 'nm1'; Address = '2001:db8::5'; Flags = 0x22; Route = $false; Sysctl = $true; Expect = 'no IPv6 default route'; Reason = 'nm1 has no IPv6 default route*' }
+        @{ Device = 'nm1'; Address = '2001:db8::5'; Flags = 0x22; Route = $false; Sysctl = $true; Expect = 'no IPv6 default route'; Reason = 'nm1 has no IPv6 default route*'; NoDefault = $true }
         @{ Device = 'nm1'; Address = 'fe80::1'; Flags = 0x2a; Route = $true; Sysctl = $true; Expect = 'link-local'; Reason = '*link-local*' }
         @{ Device = 'nm2'; Address = '203.0.113.50'; Flags = 1; Route = $true; Sysctl = $true; Expect = 'disabled'; Reason = 'mptcp-flags=disabled.' }
         @{ Device = 'nm2'; Address = '203.0.113.50'; Flags = 0x22; Route = $true; Sysctl = $false; Expect = 'sysctl off'; Reason = 'net.mptcp.enabled is 0*' }
@@ -204,6 +204,8 @@ Describe 'Which endpoints NetworkManager made, and why an address has none' {
         else {
             $e[0].EndpointId | Should -BeNullOrEmpty
             $e[0].Reason | Should -BeLike $Reason
+            # The rules judge this typed cause, never the Reason's words.
+            $e[0].NoDefaultRoute | Should -Be ([bool]$NoDefault)
         }
     }
 

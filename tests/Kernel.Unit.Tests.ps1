@@ -197,6 +197,9 @@ Describe 'The MPTcpExt counters of /proc/net/netstat' {
         Get-MptcpCounter -Path $plain -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e[0].FullyQualifiedErrorId | Should -BeLike 'NotSupported,*'
         $e[0].TargetObject | Should -Be $plain
+        # A file someone named is not "this kernel".
+        $e[0].Exception.Message | Should -Match 'not a copy of /proc/net/netstat'
+        $e[0].Exception.Message | Should -Not -Match 'this kernel'
         Get-MptcpCounter -Path (Join-Path $TestDrive 'nope') -ErrorVariable e2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e2[0].FullyQualifiedErrorId | Should -BeLike 'NotFound,*'
         $e2[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'

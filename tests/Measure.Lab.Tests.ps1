@@ -47,16 +47,6 @@ BeforeAll {
         $file = [IO.Path]::GetTempFileName()
         try { Set-Content $file $Rules; Invoke-InNamespace $Namespace nft '-f', $file | Out-Null } finally { Remove-Item $file }
     }
-
-    # Our measurement of a capture against tshark's analysis of the same file.
-    function Assert-SameAsTshark([string] $Path, $Measurement) {
-        $tshark = Get-TsharkMptcp $Path
-        $Measurement.Reinjections | Should -Be $tshark.Reinjections -Because 'tshark marks that many frames with mptcp.reinjection_of'
-        @($Measurement.ReinjectedSegments.Frame) | Should -Be @($tshark.ReinjectionFrames)
-        $ours = Get-OurPerSource $Measurement
-        foreach ($key in $ours.Bytes.Keys) { $ours.Bytes[$key] | Should -Be ([long]$tshark.Bytes[$key]) -Because "payload of stream and source $key" }
-        foreach ($key in $ours.Mappings.Keys) { $ours.Mappings[$key] | Should -Be ([long]$tshark.Mappings[$key]) -Because "DSS mappings of $key" }
-    }
 }
 
 Describe 'A path whose link goes down in the middle of a transfer' -Tag Lab -Skip:$labSkip {

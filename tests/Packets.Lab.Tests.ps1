@@ -207,8 +207,10 @@ Describe 'Watch-MptcpPackets stops cleanly, and names what it lacks' -Tag Lab -S
     }
 
     It 'names an interface that does not exist, and a filter that is not BPF' {
+        # Refused at binding, naming the interfaces the namespace has.
         $r = Invoke-LabCmdlet $lab.Client { Watch-MptcpPackets -Interface nosuch0 -Duration 1 }
-        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'InterfaceNotFound,*'
+        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentValidationError,*'
+        $r.Errors[0].Message | Should -Match "no interface 'nosuch0' in this network namespace \(it has .*c0"
         $r = Invoke-LabCmdlet $lab.Client { Watch-MptcpPackets -Filter 'this is not bpf' -Duration 1 }
         $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'InvalidFilter,*'
     }

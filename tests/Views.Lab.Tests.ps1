@@ -54,6 +54,7 @@ Describe 'The default views and JSON on real objects' -Tag Lab -Skip:$labSkip {
             $state = Get-MptcpKernelState
             $state | Add-Objects
             $state.Persistent | Add-Objects
+            $state.Features | Add-Objects
             $state.Features.All() | Add-Objects
             $packets = @(Read-MptcpCapture -LiteralPath (Join-Path $Capture 'mptcp-v1.pcap'), (Join-Path $Capture 'mptcp-aa-v1.pcap'), (Join-Path $Capture 'mptcp-tcprst.pcap'))
             $packets | Add-Objects

@@ -26,6 +26,7 @@ public sealed class AddMptcpEndpointCommand : MptcpPathManagerCmdlet
     public ushort Port { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateInterface]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
     public string? Interface { get; set; }
 

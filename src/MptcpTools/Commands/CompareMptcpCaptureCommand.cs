@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 using MptcpTools.Packets;
 
@@ -47,6 +48,12 @@ public sealed class CompareMptcpCaptureCommand : MptcpCmdlet
             WriteNewError("NoConnectionsToCompare", ErrorCategory.InvalidData, referenceFile,
                 $"'{referenceFile}' holds no TCP connection to compare.");
             return;
+        }
+
+        if (comparison.Subflows.All(s => s.MatchedBy == "NotFound"))
+        {
+            // Every frame would be reported Lost: far more likely two captures of different traffic than a path that lost everything.
+            WriteWarning($"No subflow of '{referenceFile}' was found in '{differenceFile}' (by MPTCP keys, join tokens, SYN sequence numbers or addresses and ports): the captures may not hold the same traffic, and every frame is reported as lost.");
         }
 
         WriteVerbose(comparison.ClockOffset is { } offset

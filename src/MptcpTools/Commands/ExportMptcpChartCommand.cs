@@ -97,8 +97,9 @@ public sealed class ExportMptcpChartCommand : MptcpCmdlet
                 WriteObject(chart);
             }
         }
-        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException
-            or EntryPointNotFoundException or FileNotFoundException or FileLoadException)
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException or EntryPointNotFoundException
+            // An assembly that did not load names itself ("SkiaSharp, Version=..."); a file that could not be written names its path.
+            || (e is FileNotFoundException or FileLoadException && !IsFilePath(e)))
         {
             // Only charts need SkiaSharp's native library: without it, this cmdlet fails and the rest of the module works.
             WriteError(new ErrorRecord(new InvalidOperationException(
@@ -116,6 +117,9 @@ public sealed class ExportMptcpChartCommand : MptcpCmdlet
             WriteNewError("ChartWriteFailed", ErrorCategory.WriteError, file, $"The chart could not be written to '{file}': {e.Message}");
         }
     }
+
+    private static bool IsFilePath(Exception e) =>
+        ((e as FileNotFoundException)?.FileName ?? (e as FileLoadException)?.FileName) is { } name && System.IO.Path.IsPathRooted(name);
 
     // Apart, so that ScottPlot and SkiaSharp load when a chart is drawn, inside the handler above, never when this class loads.
     [MethodImpl(MethodImplOptions.NoInlining)]

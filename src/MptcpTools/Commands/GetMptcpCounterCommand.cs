@@ -49,7 +49,9 @@ public sealed class GetMptcpCounterCommand : MptcpCmdlet
         if (first.Count == 0)
         {
             WriteNewError(KernelErrors.NotSupported, ErrorCategory.NotInstalled, Path,
-                $"{Path} has no MPTcpExt counters: this kernel has no MPTCP.");
+                MyInvocation.BoundParameters.ContainsKey(nameof(Path))
+                    ? $"{Path} has no MPTcpExt counters: it is not a copy of /proc/net/netstat from a kernel with MPTCP."
+                    : $"{Path} has no MPTcpExt counters: this kernel has no MPTCP.");
             return;
         }
 

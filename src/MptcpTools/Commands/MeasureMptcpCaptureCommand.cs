@@ -13,6 +13,7 @@ public sealed class MeasureMptcpCaptureCommand : CaptureFileCmdlet
     /// <summary>The length of one interval of the throughput series (plain numbers are seconds).</summary>
     [Parameter]
     [SecondsTransformation]
+    [ValidateDuration]
     public TimeSpan Interval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     protected override void BeginProcessing()

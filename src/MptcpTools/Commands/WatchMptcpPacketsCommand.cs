@@ -18,6 +18,8 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
 {
     /// <summary>Interfaces to capture on; "any" (the default) is every interface.</summary>
     [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    [ValidateInterface(AllowAny = true)]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
     public string[] Interface { get; set; } = { "any" };
 

@@ -215,9 +215,9 @@ public sealed class DiagnosisGatherer
         FirewallRuleset set = FirewallReader.Read();
         foreach (FirewallReadNote n in set.Notes)
         {
-            if (n.Problem is FirewallReadProblem.Failed or FirewallReadProblem.Unparsable)
+            if (n.Problem is FirewallReadProblem.Failed or FirewallReadProblem.Unparsable or FirewallReadProblem.NotPermitted)
             {
-                _unavailable.Add(new UnavailableCheck(FindingComponent.Firewall, $"firewall ({n.Source})", n.Message));
+                _unavailable.Add(new UnavailableCheck(FindingComponent.Firewall, $"firewall ({n.Source})", n.Message, n.Problem == FirewallReadProblem.NotPermitted));
             }
             else
             {
@@ -273,7 +273,7 @@ public sealed class DiagnosisGatherer
             }
             catch (ProcessGoneException e)
             {
-                _unavailable.Add(new UnavailableCheck(FindingComponent.Application, "application", e.Message));
+                _unavailable.Add(new UnavailableCheck(FindingComponent.Application, "application", e.Message, UnavailableCheck.IsPrivilegeRefusal(e)));
             }
         }
 
@@ -307,7 +307,7 @@ public sealed class DiagnosisGatherer
             }
             catch (CaptureException e)
             {
-                _unavailable.Add(new UnavailableCheck(FindingComponent.Capture, "capture", e.Message));
+                _unavailable.Add(new UnavailableCheck(FindingComponent.Capture, "capture", e.Message, UnavailableCheck.IsPrivilegeRefusal(e)));
                 capture = null;
                 processor = null;
             }
@@ -388,7 +388,7 @@ public sealed class DiagnosisGatherer
         }
         catch (Exception e) when (IsExpected(e))
         {
-            _unavailable.Add(new UnavailableCheck(component, check, e.Message));
+            _unavailable.Add(new UnavailableCheck(component, check, e.Message, UnavailableCheck.IsPrivilegeRefusal(e)));
             return null;
         }
     }

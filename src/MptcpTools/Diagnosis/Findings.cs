@@ -106,4 +106,9 @@ public sealed class MptcpFinding
 }
 
 /// <summary>A check the diagnosis could not run, and why.</summary>
-public sealed record UnavailableCheck(FindingComponent Component, string Check, string Reason);
+public sealed record UnavailableCheck(FindingComponent Component, string Check, string Reason, bool NeedsPrivilege = false)
+{
+    /// <summary>Whether an exception is the kernel's or the file system's refusal (EPERM, EACCES): the check needs root.</summary>
+    internal static bool IsPrivilegeRefusal(Exception e) =>
+        e is UnauthorizedAccessException or Kernel.KernelException { Errno: 1 or 13 };
+}

@@ -20,6 +20,8 @@ public sealed record NetworkManagerEndpoint
     public bool ByNetworkManager { get; init; }
     /// <summary>Why the address has no endpoint, or whose the endpoint is.</summary>
     public string Reason { get; init; } = "";
+    /// <summary>Whether NetworkManager leaves the address out for want of a default route of its family (the one cause a person fixes in the profile).</summary>
+    public bool NoDefaultRoute { get; init; }
 
     public override string ToString() => EndpointId is { } id ? $"{Address} dev {Device}: endpoint {id} ({EndpointFlags})" : $"{Address} dev {Device}: none ({Reason})";
 }
@@ -123,15 +125,18 @@ public static class NetworkManagerJudge
             };
         }
 
+        bool linkLocal = IPAddress.IsLoopback(a.Address) || a.Address.IsIPv6LinkLocal || IsIPv4LinkLocal(a.Address);
+        bool sysctlOff = sysctlEnabled == false && !flags.HasFlag(NetworkManagerMptcpFlags.AlsoWithoutSysctl);
+        bool noDefaultRoute = !s.External && !linkLocal && !flags.HasFlag(NetworkManagerMptcpFlags.Disabled) && !sysctlOff && manages
+                              && !a.DefaultRoute && !flags.HasFlag(NetworkManagerMptcpFlags.AlsoWithoutDefaultRoute);
         string reason = s.External ? "NetworkManager does not configure this device (an external connection)."
-            : IPAddress.IsLoopback(a.Address) || a.Address.IsIPv6LinkLocal || IsIPv4LinkLocal(a.Address) ? "NetworkManager makes no endpoint for a loopback or link-local address."
+            : linkLocal ? "NetworkManager makes no endpoint for a loopback or link-local address."
             : flags.HasFlag(NetworkManagerMptcpFlags.Disabled) ? "mptcp-flags=disabled."
-            : sysctlEnabled == false && !flags.HasFlag(NetworkManagerMptcpFlags.AlsoWithoutSysctl) ? "net.mptcp.enabled is 0, and mptcp-flags lack also-without-sysctl."
+            : sysctlOff ? "net.mptcp.enabled is 0, and mptcp-flags lack also-without-sysctl."
             : !manages ? "NetworkManager does not manage endpoints for this connection."
-            : !a.DefaultRoute && !flags.HasFlag(NetworkManagerMptcpFlags.AlsoWithoutDefaultRoute)
-                ? $"{a.Device} has no {family} default route in NetworkManager's configuration, and mptcp-flags lack also-without-default-route."
+            : noDefaultRoute ? $"{a.Device} has no {family} default route in NetworkManager's configuration, and mptcp-flags lack also-without-default-route."
             : "NetworkManager should have made one and has not (yet): its journal may say why.";
-        return new NetworkManagerEndpoint { Device = a.Device, Address = a.Address, Reason = reason };
+        return new NetworkManagerEndpoint { Device = a.Device, Address = a.Address, Reason = reason, NoDefaultRoute = noDefaultRoute };
     }
 
     private static bool IsIPv4LinkLocal(IPAddress address) =>

@@ -172,7 +172,7 @@ public sealed class RepairEngine
             {
                 FindingId = r.FindingId, Action = "Set sysctl", Target = file is null ? r.Name : $"{r.Name}, {file}",
                 Before = $"{before}; at boot: {Boot(winner)}", After = $"{ProcFiles.ReadSysctl(r.Name)}; at boot: {Boot(after)}", Applied = true,
-                Command = $"sysctl -w {r.Name}={r.Value}" + (file is null ? "" : $"; echo '{r.Name} = {r.Value}' >> {ShellText.Quote(file)}"),
+                Command = $"sysctl -w {r.Name}={r.Value}" + (file is null ? "" : $"; {SysctlRepair.FileCommand(r.Name, r.Value, file)}"),
                 Undo = (file is null ? "" : fileBefore is null ? $"rm {ShellText.Quote(file)}; " : $"remove the line '{r.Name} = {r.Value}' from {file}; ") + $"sysctl -w {r.Name}={before}",
                 Note = note, Repair = r,
             };

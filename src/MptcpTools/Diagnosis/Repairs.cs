@@ -184,8 +184,25 @@ public sealed class SysctlRepair : MptcpRepair
     public string? File { get; init; }
     private string ShownFile => File ?? DefaultFile;
     public override string Target => Name;
-    public override string Command => $"sysctl -w {ShellText.Quote($"{Name}={Value}")}" + (Persistent ? $"; echo {ShellText.Quote($"{Name} = {Value}")} > {ShellText.Quote(ShownFile)}" : "");
-    public override string Undo => (Before is null ? "" : $"sysctl -w {ShellText.Quote($"{Name}={Before}")}") + (Persistent ? $"{(Before is null ? "" : "; ")}rm {ShellText.Quote(ShownFile)}" : "");
+    public override string Command => $"sysctl -w {ShellText.Quote($"{Name}={Value}")}" + (Persistent ? $"; {FileCommand(Name, Value, ShownFile)}" : "");
+
+    /// <summary>
+    /// What the persistent change does, as a person would type it: the file's own lines for the key (in either
+    /// spelling, '.' or '/', with or without '-') replaced by one assignment, every other line kept.
+    /// </summary>
+    public static string FileCommand(string name, string value, string file) =>
+        $"{{ {WithoutKey(name, file)}; echo {ShellText.Quote($"{name} = {value}")}; }} > {ShellText.Quote(file + ".new")} && mv {ShellText.Quote(file + ".new")} {ShellText.Quote(file)}";
+
+    /// <summary>The persistent change taken back by hand: the key's lines removed from the file, every other line kept.</summary>
+    public static string FileUndoCommand(string name, string file) =>
+        $"{WithoutKey(name, file)} > {ShellText.Quote(file + ".new")}; mv {ShellText.Quote(file + ".new")} {ShellText.Quote(file)}";
+
+    private static string WithoutKey(string name, string file)
+    {
+        string key = string.Concat(name.Select(c => c is '.' or '/' ? "[./]" : char.IsAsciiLetterOrDigit(c) || c is '_' or '-' ? c.ToString() : "\\" + c));
+        return $"grep -vE {ShellText.Quote($"^[[:space:]]*-?{key}[[:space:]]*=")} {ShellText.Quote(file)} 2>/dev/null";
+    }
+    public override string Undo => (Before is null ? "" : $"sysctl -w {ShellText.Quote($"{Name}={Before}")}") + (Persistent ? $"{(Before is null ? "" : "; ")}{FileUndoCommand(Name, ShownFile)}" : "");
     public override string Identity => $"{Kind}:{Name}={Value}";
 }
 

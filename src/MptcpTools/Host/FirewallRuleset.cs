@@ -67,6 +67,8 @@ public enum FirewallReadProblem
     Failed,
     /// <summary>The tool's output could not be read.</summary>
     Unparsable,
+    /// <summary>The tool ran and was refused: reading the rules takes CAP_NET_ADMIN.</summary>
+    NotPermitted,
     /// <summary>ufw is enabled; its rules are read through iptables.</summary>
     UfwEnabled,
 }

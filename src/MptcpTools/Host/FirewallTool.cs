@@ -90,6 +90,12 @@ internal static class FirewallTool
 
         return process.ExitCode == 0
             ? (true, stdout.Result, FirewallReadProblem.Failed, "")
-            : (false, "", FirewallReadProblem.Failed, $"{tool} failed ({process.ExitCode}): {stderr.Result.Trim()}");
+            : (false, "", NotPermitted(stderr.Result) ? FirewallReadProblem.NotPermitted : FirewallReadProblem.Failed,
+                $"{tool} failed ({process.ExitCode}): {stderr.Result.Trim()}");
     }
+
+    // nft and the iptables tools print strerror(EPERM/EACCES) when run without CAP_NET_ADMIN.
+    private static bool NotPermitted(string stderr) =>
+        stderr.Contains("Operation not permitted", StringComparison.Ordinal) || stderr.Contains("Permission denied", StringComparison.Ordinal)
+        || stderr.Contains("must be root", StringComparison.Ordinal);
 }

@@ -17,6 +17,9 @@ public enum MptcpdProblemKind
     PluginDirMissing,
     Unreadable,
     SyntaxError,
+
+    /// <summary>No configuration file: mptcpd runs on its defaults and command line (not a problem of the file's content).</summary>
+    FileMissing,
 }
 
 /// <summary>One problem in mptcpd.conf, with where it is.</summary>
@@ -78,7 +81,7 @@ public sealed class MptcpdConfig
 
             if (!File.Exists(path))
             {
-                config.Problems.Add(new(MptcpdProblemKind.Unreadable, path, 0, "does not exist; mptcpd then runs on its built-in defaults and its command line"));
+                config.Problems.Add(new(MptcpdProblemKind.FileMissing, path, 0, "does not exist; mptcpd then runs on its built-in defaults and its command line"));
                 return config;
             }
 

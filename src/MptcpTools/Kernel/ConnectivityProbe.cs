@@ -20,7 +20,11 @@ public sealed class ProbeOutcome
     public List<(IPEndPoint Local, IPEndPoint Remote)> Subflows { get; init; } = new();
     public long BytesSent { get; init; }
     public Dictionary<string, long> CounterDeltas { get; init; } = new();
+    // ConvertTo-Json writes ElapsedMilliseconds instead (a TimeSpan becomes an object of ticks).
+    [System.Management.Automation.Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan Elapsed { get; init; }
+    public double ElapsedMilliseconds => Elapsed.TotalMilliseconds;
     public string? SendError { get; init; }
     /// <summary>
     /// When the MPTCP attempt failed: the errno of a plain-TCP connection to the same peer right after

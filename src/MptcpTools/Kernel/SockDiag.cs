@@ -302,8 +302,15 @@ public sealed class MptcpInfo
 public sealed class TcpInfo
 {
     public TcpState State { get; init; }
+    // ConvertTo-Json writes the *Milliseconds numbers instead, as ss prints them.
+    [System.Management.Automation.Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan Rtt { get; init; }
+    [System.Management.Automation.Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan RttVariance { get; init; }
+    public double RttMilliseconds => Rtt.TotalMilliseconds;
+    public double RttVarianceMilliseconds => RttVariance.TotalMilliseconds;
     public uint Retransmits { get; init; }
     public uint TotalRetransmits { get; init; }
     public uint Mss { get; init; }

@@ -23,7 +23,7 @@ internal sealed class CompletenessRules : DiagnosisRule
         }
 
         List<string> checks = f.Unavailable.Select(u => u.Check).Distinct(StringComparer.Ordinal).ToList();
-        bool privilege = f.Unavailable.Any(u => NeedsPrivilege(u.Reason));
+        bool privilege = f.Unavailable.Any(u => u.NeedsPrivilege);
         yield return Finding(FindingIds.DiagnosisIncomplete, FindingSeverity.Warning,
             $"The diagnosis is incomplete: {checks.Count} check(s) could not run ({string.Join(", ", checks)}).",
             "The findings say nothing about what these checks look at: " +
@@ -33,10 +33,4 @@ internal sealed class CompletenessRules : DiagnosisRule
                 : "The CheckUnavailable findings say what each check lacked (a D-Bus, a tool, a process that ended); give it, and run the diagnosis again.",
             f.Unavailable.Cast<object>().ToArray());
     }
-
-    /// <summary>Whether a reason is a missing privilege (the kernel's EPERM/EACCES, or a capability named).</summary>
-    internal static bool NeedsPrivilege(string reason) =>
-        reason.Contains("CAP_NET_ADMIN", StringComparison.Ordinal) || reason.Contains("EPERM", StringComparison.Ordinal)
-        || reason.Contains("EACCES", StringComparison.Ordinal) || reason.Contains("ermission", StringComparison.Ordinal)
-        || reason.Contains("not permitted", StringComparison.Ordinal);
 }

@@ -61,7 +61,7 @@ internal sealed class DaemonRules : DiagnosisRule
         }
 
         var plugin = d.Problems.Where(p => p.Kind is MptcpdProblemKind.PluginMissing or MptcpdProblemKind.PluginDirMissing).ToList();
-        var other = d.Problems.Except(plugin).Where(p => !(p.Kind == MptcpdProblemKind.Unreadable && p.Line == 0 && p.Message.Contains("does not exist"))).ToList();
+        var other = d.Problems.Except(plugin).Where(p => p.Kind != MptcpdProblemKind.FileMissing).ToList();
         foreach (MptcpdConfigProblem p in plugin)
         {
             yield return Finding(FindingIds.DaemonPluginMissing, FindingSeverity.Error, $"{p.File}:{p.Line}: {p.Message}",

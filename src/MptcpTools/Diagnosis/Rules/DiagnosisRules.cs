@@ -70,9 +70,7 @@ public static class DiagnosisRules
             {
                 Id = FindingIds.CheckUnavailable, Severity = FindingSeverity.Information, Component = u.Component,
                 Summary = $"The {u.Check} check could not run.", Detail = u.Reason, Evidence = new object[] { u },
-                Remediation = u.Reason.Contains("CAP_NET_ADMIN", StringComparison.Ordinal) || u.Reason.Contains("ermission", StringComparison.Ordinal)
-                    || u.Reason.Contains("not permitted", StringComparison.Ordinal)
-                    ? "Run the diagnosis as root." : "See Detail.",
+                Remediation = u.NeedsPrivilege ? "Run the diagnosis as root." : "See Detail.",
             });
         }
 

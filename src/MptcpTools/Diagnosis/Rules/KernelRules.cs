@@ -109,8 +109,12 @@ internal sealed class KernelRules : DiagnosisRule
 }
 
 /// <summary>The kernel's blackhole detection as the counters and a loopback check show it: the evidence of MptcpBlackholeDetected.</summary>
-public sealed record BlackholeState(long Blackholes, long SynDrops, long SynsSentWithoutMptcp, TimeSpan? Timeout, bool? ActiveOpensDisabled, DateTime? DisabledUntilAtMost)
+public sealed record BlackholeState(long Blackholes, long SynDrops, long SynsSentWithoutMptcp,
+    [property: System.Management.Automation.Hidden, Newtonsoft.Json.JsonIgnore] TimeSpan? Timeout, bool? ActiveOpensDisabled, DateTime? DisabledUntilAtMost)
 {
+    /// <summary>net.mptcp.blackhole_timeout as a number, which ConvertTo-Json writes (a TimeSpan becomes an object of ticks).</summary>
+    public double? TimeoutSeconds => Timeout?.TotalSeconds;
+
     /// <summary>
     /// The kernel disables active MPTCP for blackhole_timeout × 2^(n-1) (n capped at 7) after the last detection;
     /// the counter counts every detection, so the bound counted from now is an upper one.

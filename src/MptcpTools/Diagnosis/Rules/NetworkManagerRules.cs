@@ -93,12 +93,12 @@ internal sealed class NetworkManagerRules : DiagnosisRule
         foreach (NetworkManagerMptcpAssessment s in assessed.Where(a => a.ManagesEndpoints))
         {
             // Addresses as NetworkManager has them, else the kernel's on its devices (an older reader, a bus that gave none).
-            IEnumerable<(IPAddress Address, string Device, string? Reason)> missing = s.Endpoints.Length > 0
-                ? s.Endpoints.Where(e => e.EndpointId is null).Select(e => (e.Address, e.Device, (string?)e.Reason))
+            IEnumerable<(IPAddress Address, string Device, string? Reason, bool? NoDefaultRoute)> missing = s.Endpoints.Length > 0
+                ? s.Endpoints.Where(e => e.EndpointId is null).Select(e => (e.Address, e.Device, (string?)e.Reason, (bool?)e.NoDefaultRoute))
                 : (f.Addresses ?? System.Array.Empty<InterfaceAddress>())
                     .Where(a => a.Interface is not null && s.Devices.Contains(a.Interface) && !endpoints.Any(e => a.Address.Equals(e.Address)))
-                    .Select(a => (a.Address, a.Interface!, (string?)null));
-            foreach ((IPAddress address, string device, string? judged) in missing)
+                    .Select(a => (a.Address, a.Interface!, (string?)null, (bool?)null));
+            foreach ((IPAddress address, string device, string? judged, bool? judgedNoDefault) in missing)
             {
                 if (IPAddress.IsLoopback(address) || address.IsIPv6LinkLocal || (address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes() is [169, 254, ..]))
                 {
@@ -107,7 +107,7 @@ internal sealed class NetworkManagerRules : DiagnosisRule
 
                 InterfaceAddress? kernel = f.Addresses?.FirstOrDefault(a => a.Address.Equals(address));
                 bool v6 = address.AddressFamily == AddressFamily.InterNetworkV6;
-                bool noDefault = judged?.Contains("default route", System.StringComparison.Ordinal)
+                bool noDefault = judgedNoDefault
                                  ?? (f.DefaultRoutes is { } routes && !(v6 ? routes.IPv6 : routes.IPv4) && (s.Flags & NetworkManagerMptcpFlags.AlsoWithoutDefaultRoute) == 0);
                 (FindingSeverity severity, string why, string fix)? reason =
                     kernel is { Tentative: true } ? (FindingSeverity.Information, "duplicate address detection still runs on it (or failed)", "Wait for DAD to finish; NetworkManager adds the endpoint then.")
