@@ -108,8 +108,20 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
         }
         catch (RepairRefusedException e)
         {
-            WriteError(new ErrorRecord(e, e.TargetMissing ? "RepairTargetNotFound" : "RepairRefused",
-                e.TargetMissing ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData, repair));
+            (string id, ErrorCategory category, string? action) = e switch
+            {
+                { OtherHost: true } => ("RepairWrongHost", ErrorCategory.InvalidOperation,
+                    $"Repair it on {repair.HostName ?? "the host it came from"}: Invoke-Command -Session SESSION {{ $using:findings | Repair-MptcpConfiguration }}"),
+                { TargetMissing: true } => ("RepairTargetNotFound", ErrorCategory.ObjectNotFound, null),
+                _ => ("RepairRefused", ErrorCategory.InvalidData, null),
+            };
+            var record = new ErrorRecord(e, id, category, repair);
+            if (action is not null)
+            {
+                record.ErrorDetails = new ErrorDetails(e.Message) { RecommendedAction = action };
+            }
+
+            WriteError(record);
         }
         catch (RepairFailedException e)
         {

@@ -84,6 +84,11 @@ public static class FindingIds
 public sealed class MptcpFinding
 {
     public string Id { get; init; } = "";
+    /// <summary>
+    /// The host the finding is about, by the name it was reached by (Invoke-MptcpDiagnosis -HostName or -Session,
+    /// Test-MptcpPath); null for a diagnosis of this host.
+    /// </summary>
+    public string? ComputerName { get; init; }
     public FindingSeverity Severity { get; init; }
     public FindingComponent Component { get; init; }
     public string Summary { get; init; } = "";

@@ -53,6 +53,13 @@ public abstract class MptcpRepair
     public abstract string Undo { get; }
     /// <summary>Two findings, one change: the same identity is applied once.</summary>
     public abstract string Identity { get; }
+    /// <summary>
+    /// The host and network namespace whose diagnosis made the record (<see cref="Kernel.HostIdentity.Id"/>): it is
+    /// applied there only, wherever it travels (remoting, Export-Clixml). Null: made without one, checked only by its target.
+    /// </summary>
+    public string? HostId { get; internal set; }
+    /// <summary>That host's name, for people.</summary>
+    public string? HostName { get; internal set; }
 
     public override string ToString() => Command;
 
@@ -70,7 +77,7 @@ public abstract class MptcpRepair
         }
 
         string findingId = OptionalText(property, "FindingId") ?? "";
-        return kind switch
+        MptcpRepair repair = kind switch
         {
             RepairKind.SetSysctl => new SysctlRepair
             {
@@ -120,6 +127,9 @@ public abstract class MptcpRepair
             },
             _ => throw new InvalidRepairException($"'{kind}' is not a kind of repair this module makes."),
         };
+        repair.HostId = OptionalText(property, "HostId");
+        repair.HostName = OptionalText(property, "HostName");
+        return repair;
     }
 
     private static string Text(Func<string, object?> property, string name) =>

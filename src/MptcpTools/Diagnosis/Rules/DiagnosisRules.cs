@@ -50,6 +50,21 @@ public abstract class DiagnosisRule
 /// <summary>The finding catalog: every rule, and the engine that runs them over a host's facts.</summary>
 public static class DiagnosisRules
 {
+    /// <summary>Marks every repair record with the host whose facts it was judged from, so it is applied there only.</summary>
+    internal static void StampRepairs(IEnumerable<MptcpFinding> findings, HostIdentity? host)
+    {
+        if (host is null)
+        {
+            return;
+        }
+
+        foreach (MptcpRepair repair in findings.SelectMany(x => x.Repair))
+        {
+            repair.HostId ??= host.Id;
+            repair.HostName ??= host.HostName;
+        }
+    }
+
     public static IReadOnlyList<DiagnosisRule> All { get; } = new DiagnosisRule[]
     {
         new KernelRules(), new PathManagerRules(), new DaemonRules(), new NetworkManagerRules(), new FirewallRules(),
@@ -81,6 +96,7 @@ public static class DiagnosisRules
             all.AddRange(rule.Evaluate(f));
         }
 
+        StampRepairs(all, f.Host);
         return all.OrderBy(x => x.Severity).ToList();
     }
 }
