@@ -297,10 +297,12 @@ function Get-LabSshDirectory($Lab) { Join-Path ([System.IO.Path]::GetTempPath())
     directory; the sshd is a process of the lab, killed by PID when the lab is removed (and with its namespace).
 .PARAMETER WithoutModule
     The subsystem's pwsh gets no module path to the built module: a host that lacks MptcpTools.
+.PARAMETER SubsystemDelay
+    Seconds the subsystem waits before pwsh starts: a slow host.
 #>
 function Start-LabSshd {
     param([Parameter(Mandatory)] $Lab, [Parameter(Mandatory)] [string] $Namespace, [Parameter(Mandatory)] [string[]] $Address,
-        [switch] $WithoutModule, [int] $TimeoutSeconds = 20)
+        [switch] $WithoutModule, [double] $SubsystemDelay = 0, [int] $TimeoutSeconds = 20)
     $dir = Get-LabSshDirectory $Lab
     if (-not (Test-Path (Join-Path $dir 'client'))) {
         New-Item -ItemType Directory -Path $dir -Force | Out-Null
@@ -319,7 +321,8 @@ function Start-LabSshd {
     $pwshArgs = if ([System.IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { "'$(Join-Path $PSHOME 'pwsh.dll')' " } else { '' }
     $modulePath = if ($WithoutModule) { '' } else { "export PSModulePath='$(Join-Path $dir 'modules')'`n" }
     $subsystem = Join-Path $dir "$name-subsystem"
-    Set-Content -LiteralPath $subsystem "#!/bin/sh`n$($modulePath)exec '$pwsh' $($pwshArgs)-sshs -NoLogo -NoProfile`n"
+    $delay = if ($SubsystemDelay -gt 0) { "sleep $($SubsystemDelay.ToString([cultureinfo]::InvariantCulture))`n" } else { '' }
+    Set-Content -LiteralPath $subsystem "#!/bin/sh`n$delay$($modulePath)exec '$pwsh' $($pwshArgs)-sshs -NoLogo -NoProfile`n"
     Invoke-LabNative chmod '755', $subsystem | Out-Null
     $config = Join-Path $dir "$name.conf"
     Set-Content -LiteralPath $config (@(

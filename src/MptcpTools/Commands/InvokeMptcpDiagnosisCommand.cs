@@ -1,15 +1,28 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using System.Threading;
 using MptcpTools.Diagnosis;
 using MptcpTools.Host;
+using MptcpTools.Remoting;
 
 namespace MptcpTools.Commands;
 
-/// <summary>Invoke-MptcpDiagnosis: every check on this host, one verdict per finding, stable ids.</summary>
-[Cmdlet(VerbsLifecycle.Invoke, "MptcpDiagnosis")]
+/// <summary>
+/// Invoke-MptcpDiagnosis: every check on this host, one verdict per finding, stable ids. With -HostName or -Session,
+/// the same diagnosis on each of those hosts at once, its findings tagged with the host they are about.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "MptcpDiagnosis", DefaultParameterSetName = LocalSet)]
 [OutputType(typeof(MptcpFinding))]
 public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
 {
+    private const string LocalSet = "Local";
+    private const string HostNameSet = "HostName";
+    private const string SessionSet = "Session";
+
     [Parameter]
     [Alias("Id", "Pid")]
     public int[]? ProcessId { get; set; }
@@ -48,9 +61,110 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
     [Parameter]
     public string DaemonConfigPath { get; set; } = MptcpdConfig.DefaultPath;
 
+    /// <summary>Hosts to diagnose over SSH, as Invoke-Command -HostName takes them (HOST, USER@HOST, HOST:PORT).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = HostNameSet, ValueFromPipeline = true)]
+    [Alias("SSHHost")]
+    public string[] HostName { get; set; } = Array.Empty<string>();
+
+    /// <summary>The SSH user, where a host name has none.</summary>
+    [Parameter(ParameterSetName = HostNameSet)]
+    public string? UserName { get; set; }
+
+    /// <summary>The SSH private key to log in with.</summary>
+    [Parameter(ParameterSetName = HostNameSet)]
+    [Alias("IdentityFilePath")]
+    public string? KeyFilePath { get; set; }
+
+    /// <summary>ssh options, as New-PSSession -Options takes them (@{ StrictHostKeyChecking = 'yes' }).</summary>
+    [Parameter(ParameterSetName = HostNameSet)]
+    public Hashtable? Options { get; set; }
+
+    /// <summary>How long to wait for each SSH connection (seconds).</summary>
+    [Parameter(ParameterSetName = HostNameSet)]
+    [ValidateRange(1, 3600)]
+    public int ConnectingTimeout { get; set; } = 30;
+
+    /// <summary>Sessions already open (New-PSSession) to diagnose the hosts of.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = SessionSet, ValueFromPipeline = true)]
+    public PSSession[] Session { get; set; } = Array.Empty<PSSession>();
+
+    /// <summary>How many hosts are diagnosed at once.</summary>
+    [Parameter(ParameterSetName = HostNameSet)]
+    [Parameter(ParameterSetName = SessionSet)]
+    [ValidateRange(1, 1000)]
+    public int ThrottleLimit { get; set; } = 32;
+
     private readonly CancellationTokenSource _stop = new();
+    private readonly List<RemoteHost> _hosts = new();
+
+    protected override void ProcessRecord()
+    {
+        switch (ParameterSetName)
+        {
+            case HostNameSet:
+                string? key = KeyFilePath is null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
+                foreach (string name in HostName)
+                {
+                    try
+                    {
+                        _hosts.Add(RemoteHost.ForSsh(SshTarget.Parse(name, UserName), key, Options, TimeSpan.FromSeconds(ConnectingTimeout)));
+                    }
+                    catch (ArgumentException e)
+                    {
+                        WriteError(new ErrorRecord(e, "InvalidArgument", ErrorCategory.InvalidArgument, name));
+                    }
+                    catch (PlatformNotSupportedException e)
+                    {
+                        ThrowTerminatingError(new ErrorRecord(e, "NotSupported", ErrorCategory.NotImplemented, name));
+                    }
+                }
+
+                break;
+            case SessionSet:
+                _hosts.AddRange(Session.Where(s => s is not null).Select(RemoteHost.ForSession));
+                break;
+        }
+    }
 
     protected override void EndProcessing()
+    {
+        if (ParameterSetName == LocalSet)
+        {
+            DiagnoseHere();
+            return;
+        }
+
+        var parameters = new Hashtable(StringComparer.OrdinalIgnoreCase);
+        foreach (string name in new[] { nameof(ProcessId), nameof(ProcessName), nameof(ComputerName), nameof(Port), nameof(CaptureSeconds), nameof(Interface),
+                                        nameof(IncludePassed), nameof(BusAddress), nameof(DaemonConfigPath) })
+        {
+            if (MyInvocation.BoundParameters.TryGetValue(name, out object? value))
+            {
+                parameters[name] = value is SwitchParameter s ? s.IsPresent : value;
+            }
+        }
+
+        foreach (RemoteItem item in new RemoteDiagnosis(_hosts, ThrottleLimit, parameters).Run(_stop.Token))
+        {
+            switch (item.Value)
+            {
+                case MptcpFinding finding:
+                    WriteObject(Tagged(finding, item.ComputerName));
+                    break;
+                case ErrorRecord error:
+                    WriteError(error);
+                    break;
+                case RemoteMessage { IsWarning: true } m:
+                    WriteWarning(m.Text);
+                    break;
+                case RemoteMessage m:
+                    WriteVerbose(m.Text);
+                    break;
+            }
+        }
+    }
+
+    private void DiagnoseHere()
     {
         var request = new DiagnosisRequest
         {
@@ -65,6 +179,15 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
                 WriteObject(finding);
             }
         }
+    }
+
+    /// <summary>A finding of another host, shown with its host as remoting output is (a PSComputerName column).</summary>
+    internal static PSObject Tagged(MptcpFinding finding, string computerName)
+    {
+        var o = PSObject.AsPSObject(finding);
+        o.Properties.Add(new PSNoteProperty("PSComputerName", computerName));
+        o.Properties.Add(new PSNoteProperty("PSShowComputerName", true));
+        return o;
     }
 
     protected override void StopProcessing() => _stop.Cancel();
