@@ -33,6 +33,7 @@
         'Get-MptcpNetworkManagerSetting'
         'Test-MptcpFirewall'
         'Test-MptcpRouting'
+        'Test-MptcpPath'
         'Invoke-MptcpDiagnosis'
         'Repair-MptcpConfiguration'
     )

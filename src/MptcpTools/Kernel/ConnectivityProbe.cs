@@ -39,7 +39,15 @@ public sealed class ProbeOutcome
 public static class ConnectivityProbe
 {
     /// <summary>Runs the attempt. Throws KernelException only when binding to <paramref name="source"/> fails.</summary>
-    public static ProbeOutcome Run(IPAddress remote, int port, IPAddress? source, TimeSpan timeout, TimeSpan sendFor, TimeSpan settle, CancellationToken cancel)
+    public static ProbeOutcome Run(IPAddress remote, int port, IPAddress? source, TimeSpan timeout, TimeSpan sendFor, TimeSpan settle, CancellationToken cancel) =>
+        Run(remote, port, source, timeout, sendFor, settle, TimeSpan.Zero, cancel);
+
+    /// <summary>
+    /// Runs the attempt; with a <paramref name="pace"/>, sends one kibibyte per pace for <paramref name="sendFor"/> instead of
+    /// as much as it can: enough for the path managers to open and announce subflows, little enough to capture whole.
+    /// </summary>
+    public static ProbeOutcome Run(IPAddress remote, int port, IPAddress? source, TimeSpan timeout, TimeSpan sendFor, TimeSpan settle, TimeSpan pace,
+        CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         Dictionary<string, long> before = ReadCounters();
@@ -77,7 +85,7 @@ public static class ConnectivityProbe
                     handshakeRetransmits = atConnect ? null : socket.TcpInfo()?.TotalRetransmits;
                     if (sendFor > TimeSpan.Zero)
                     {
-                        byte[] chunk = new byte[64 * 1024];
+                        byte[] chunk = new byte[pace > TimeSpan.Zero ? 1024 : 64 * 1024];
                         socket.Socket.SendTimeout = 1000;
                         var sending = Stopwatch.StartNew();
                         while (sending.Elapsed < sendFor && !cancel.IsCancellationRequested)
@@ -90,6 +98,11 @@ public static class ConnectivityProbe
                             {
                                 sendError = e.Message;
                                 break;
+                            }
+
+                            if (pace > TimeSpan.Zero)
+                            {
+                                cancel.WaitHandle.WaitOne(pace);
                             }
                         }
                     }
