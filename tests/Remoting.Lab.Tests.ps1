@@ -12,7 +12,7 @@ BeforeDiscovery {
         'Set-MptcpLimit', 'Get-MptcpCounter', 'Get-MptcpConnection', 'Test-MptcpApplication', 'Test-MptcpConnectivity', 'Watch-MptcpEvent',
         'Watch-MptcpPackets', 'Read-MptcpCapture', 'Read-MptcpCapture -Summary', 'Measure-MptcpCapture', 'Compare-MptcpCapture',
         'Compare-MptcpCapture -Summary', 'Export-MptcpChart', 'Get-MptcpDaemonStatus', 'Test-MptcpFirewall', 'Test-MptcpRouting',
-        'Invoke-MptcpDiagnosis', 'Repair-MptcpConfiguration'
+        'Invoke-MptcpDiagnosis', 'Repair-MptcpConfiguration', 'Invoke-MptcpDiagnosis -Session', 'Test-MptcpPath', 'Test-MptcpPath -Detailed'
     )
     $cases = foreach ($via in 'Job', 'SSH') { foreach ($c in $cmdlets) { @{ Via = $via; Cmdlet = $c } } }
 }
@@ -53,7 +53,7 @@ BeforeAll {
 
     # What the sending side runs: every cmdlet once, each followed by a note of what its objects were where they were made.
     $sender = {
-        param([string] $Support, [string] $Module, [string] $Peer, [string] $Work, [string] $Reference, [string] $Difference, [string] $Local)
+        param([string] $Support, [string] $Module, [string] $Peer, [string] $Work, [string] $Reference, [string] $Difference, [hashtable] $Other)
         $ErrorActionPreference = 'Stop'
         . ([scriptblock]::Create($Support))
         if ($Module) { Import-Module $Module } else { Import-Module MptcpTools }
@@ -112,6 +112,14 @@ BeforeAll {
             Send-Note 'Invoke-MptcpDiagnosis' { Invoke-MptcpDiagnosis -BusAddress $noBus -IncludePassed -Port $port }
             Set-MptcpLimit -Subflows 0
             Send-Note 'Repair-MptcpConfiguration' { Invoke-MptcpDiagnosis -BusAddress $noBus | Where-Object Id -eq SubflowLimitZero | Repair-MptcpConfiguration -Confirm:$false }
+            # The other host of the lab, over SSH from here: what the fan-out and the path test write.
+            $session = New-PSSession @Other
+            try {
+                Send-Note 'Invoke-MptcpDiagnosis -Session' { Invoke-MptcpDiagnosis -Session $session -BusAddress $noBus }
+                Send-Note 'Test-MptcpPath' { Test-MptcpPath -Server $session -BusAddress $noBus -IncludePassed }
+                Send-Note 'Test-MptcpPath -Detailed' { Test-MptcpPath -Server $session -BusAddress $noBus -Detailed }
+            }
+            finally { Remove-PSSession $session }
         }
         finally {
             foreach ($p in $processes) { if (-not $p.HasExited) { $p.Kill() } }
@@ -127,7 +135,16 @@ BeforeAll {
             $objects = [System.Collections.Generic.List[object]]::new()
             foreach ($o in $Output) {
                 if ($o.PSObject.TypeNames -contains 'Deserialized.MptcpLab.Sent') {
-                    foreach ($x in $objects) { $x.PSObject.Properties.Remove('PSShowComputerName') }
+                    foreach ($x in $objects) {
+                        # Remoting tags what arrives with the sending host (PSComputerName, shown as a column); the module's own
+                        # findings about other hosts were tagged with their host where they were made: tag them so again.
+                        $x.PSObject.Properties.Remove('PSShowComputerName')
+                        if ($x.PSObject.TypeNames[0] -eq 'Deserialized.MptcpTools.Diagnosis.MptcpFinding' -and $x.ComputerName) {
+                            $x.PSObject.Properties.Remove('PSComputerName')
+                            $x.PSObject.Properties.Add([psnoteproperty]::new('PSComputerName', $x.ComputerName))
+                            $x.PSObject.Properties.Add([psnoteproperty]::new('PSShowComputerName', $true))
+                        }
+                    }
                     [pscustomobject]@{
                         Via = $Via; Cmdlet = $o.Cmdlet; SentCount = $o.Count; ArrivedCount = $objects.Count
                         Sent = @($o.Prints) -join "`n--`n"
@@ -154,6 +171,7 @@ Describe 'Every cmdlet''s output crosses a job and an SSH session whole' -Tag La
     BeforeAll {
         $lab = New-MptcpLab
         $ssh = Start-LabSshd $lab $lab.Server $lab.Addresses.ServerAddress
+        $clientSsh = Start-LabSshd $lab $lab.Client $lab.Addresses.ClientPath1
         # Something for Test-MptcpFirewall and Test-MptcpRouting to say on both sides.
         foreach ($ns in $lab.Client, $lab.Server) {
             $f = Join-Path $work "$ns.nft"
@@ -161,8 +179,9 @@ Describe 'Every cmdlet''s output crosses a job and an SSH session whole' -Tag La
             Invoke-InNamespace $ns nft '-f', $f | Out-Null
         }
         Invoke-InNamespace $lab.Server ip 'mptcp', 'endpoint', 'add', $lab.Addresses.ServerAddress, 'dev', 's0', 'signal' | Out-Null
-        $jobArgs = @($support, (Get-LabModulePath), (Get-LabPeerPath), (Join-Path $work 'job'), $reference, $difference)
-        $sshArgs = @($support, '', (Get-LabPeerPath), (Join-Path $work 'ssh'), $reference, $difference)
+        # The job runs in the client's namespace and reaches the server; the SSH sender runs in the server's and reaches the client.
+        $jobArgs = @($support, (Get-LabModulePath), (Get-LabPeerPath), (Join-Path $work 'job'), $reference, $difference, $ssh.SessionParameters)
+        $sshArgs = @($support, '', (Get-LabPeerPath), (Join-Path $work 'ssh'), $reference, $difference, $clientSsh.SessionParameters)
         $r = Invoke-LabCmdlet $lab.Client $receiver -ArgumentList $support, $sender.ToString(), $jobArgs, $sshArgs, $ssh.SessionParameters
         $arrivals = @($r.Output)
     }

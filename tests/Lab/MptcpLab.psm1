@@ -340,32 +340,28 @@ function Start-LabSshd {
     $hostPublic = ((Get-Content -LiteralPath "$hostKey.pub" -Raw).Trim() -split ' ')[0..1] -join ' '
     Add-Content -LiteralPath $knownHosts ($Address | ForEach-Object { "$_ $hostPublic" })
 
-    $psi = [System.Diagnostics.ProcessStartInfo]::new('ip')
-    foreach ($arg in 'netns', 'exec', $Namespace, '/usr/sbin/sshd', '-D', '-e', '-f', $config) { $psi.ArgumentList.Add($arg) }
-    $psi.RedirectStandardError = $true
-    $psi.RedirectStandardOutput = $true
-    $psi.UseShellExecute = $false
-    $process = [System.Diagnostics.Process]::Start($psi)
-    $Lab.Processes.Add($process)
-    $null = $process.StandardOutput.ReadToEndAsync()
-    # sshd says when it listens (LogLevel INFO, on stderr with -e); the rest of its log is drained in the background.
+    # sshd logs to a file of the run (what a failing test can look at), and says there when it listens. It reads root's
+    # account from a shadow file of the run, bound over /etc/shadow in a mount namespace of its own: key logins work
+    # whatever state the machine's account database is in, and the machine's files are never touched.
+    $shadow = Join-Path $dir 'shadow'
+    if (-not (Test-Path $shadow)) { Set-Content -LiteralPath $shadow 'root:*:19000:0:99999:7:::' }
+    $logFile = Join-Path $dir "$name.log"
+    $process = Start-LabProcess $Lab $Namespace unshare '-m', 'sh', '-c', 'mount --bind "$1" /etc/shadow && exec /usr/sbin/sshd -D -E "$2" -f "$3"', 'sh',
+        $shadow, $logFile, $config
     $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
-    $log = [System.Collections.Generic.List[string]]::new()
-    while ($true) {
-        $line = $process.StandardError.ReadLineAsync()
-        if (-not $line.Wait([Math]::Max(1, ($deadline - [DateTime]::UtcNow).TotalMilliseconds)) -or $null -eq $line.Result) {
-            throw "sshd in $Namespace did not start: $($log -join '; ')"
+    while (@(Get-Content -LiteralPath $logFile -ErrorAction Ignore | Where-Object { $_ -match 'Server listening on ' }).Count -lt $Address.Count) {
+        if ($process.HasExited -or [DateTime]::UtcNow -gt $deadline) {
+            throw "sshd in $Namespace did not start: $((Get-Content -LiteralPath $logFile -ErrorAction Ignore) -join '; ')"
         }
-        $log.Add($line.Result)
-        if (@($log | Where-Object { $_ -match '^Server listening on ' }).Count -ge $Address.Count) { break }
+        Start-Sleep -Milliseconds 50
     }
-    $null = $process.StandardError.ReadToEndAsync()
     [pscustomobject]@{
         Namespace         = $Namespace
         Address           = $Address[0]
         Addresses         = $Address
         Process           = $process
         Pid               = $process.Id
+        LogFile           = $logFile
         KeyFilePath       = Join-Path $dir 'client'
         KnownHostsFile    = $knownHosts
         SessionParameters = @{

@@ -17,7 +17,7 @@ public sealed class ProbeOutcome
     public int ConnectErrno { get; init; }
     public bool IsMptcp { get; init; }
     public MptcpInfo? Info { get; init; }
-    public List<(IPEndPoint Local, IPEndPoint Remote)> Subflows { get; init; } = new();
+    public List<SubflowEndpoints> Subflows { get; init; } = new();
     public long BytesSent { get; init; }
     public Dictionary<string, long> CounterDeltas { get; init; } = new();
     public TimeSpan Elapsed { get; init; }
@@ -55,7 +55,7 @@ public static class ConnectivityProbe
         bool isMptcp = false, atConnect = false;
         uint? handshakeRetransmits = null;
         MptcpInfo? info = null;
-        var subflows = new List<(IPEndPoint, IPEndPoint)>();
+        var subflows = new List<SubflowEndpoints>();
         long sent = 0;
         string? sendError = null;
         MptcpSocket? socket = null;
