@@ -15,11 +15,14 @@ namespace MptcpTools.Commands;
 /// Invoke-MptcpDiagnosis: every check on this host, one verdict per finding, stable ids. With -HostName or -Session,
 /// the same diagnosis on each of those hosts at once, its findings tagged with the host they are about.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "MptcpDiagnosis", DefaultParameterSetName = LocalSet)]
+[Cmdlet(VerbsLifecycle.Invoke, "MptcpDiagnosis", DefaultParameterSetName = HostSet)]
 [OutputType(typeof(MptcpFinding))]
+[OutputType(typeof(bool))]
 public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
 {
-    private const string LocalSet = "Local";
+    // A peer is probed only with its port: -ComputerName without -Port is a binding error, not a finding.
+    private const string HostSet = "Host";
+    private const string PeerSet = "Peer";
     private const string HostNameSet = "HostName";
     private const string SessionSet = "Session";
 
@@ -29,15 +32,20 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
 
     [Parameter]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ProcessNameCompleter))]
     public string[]? ProcessName { get; set; }
 
     /// <summary>A peer to probe with a real MPTCP connection.</summary>
-    [Parameter(Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PeerSet)]
     [Alias("RemoteAddress")]
+    [ValidateNotNullOrEmpty]
     public string? ComputerName { get; set; }
 
     /// <summary>The peer's port; also the service port the firewall check looks for.</summary>
-    [Parameter(Position = 1)]
+    [Parameter(ParameterSetName = HostSet)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PeerSet)]
+    [Parameter(ParameterSetName = HostNameSet)]
+    [Parameter(ParameterSetName = SessionSet)]
     [ValidateRange(1, 65535)]
     public int? Port { get; set; }
 
@@ -48,10 +56,15 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
 
     [Parameter]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
+    [ValidateInterface(AllowAny = true)]
     public string[]? Interface { get; set; }
 
     [Parameter]
     public SwitchParameter IncludePassed { get; set; }
+
+    /// <summary>Write one Boolean instead of the findings: true when none is an Error or a Warning.</summary>
+    [Parameter]
+    public SwitchParameter Quiet { get; set; }
 
     /// <summary>The D-Bus to ask systemd and NetworkManager on (default: the system bus).</summary>
     [Parameter]
@@ -128,14 +141,14 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
 
     protected override void EndProcessing()
     {
-        if (ParameterSetName == LocalSet)
+        if (ParameterSetName is HostSet or PeerSet)
         {
             DiagnoseHere();
             return;
         }
 
         var parameters = new Hashtable(StringComparer.OrdinalIgnoreCase);
-        foreach (string name in new[] { nameof(ProcessId), nameof(ProcessName), nameof(ComputerName), nameof(Port), nameof(CaptureSeconds), nameof(Interface),
+        foreach (string name in new[] { nameof(ProcessId), nameof(ProcessName), nameof(Port), nameof(CaptureSeconds), nameof(Interface),
                                         nameof(IncludePassed), nameof(BusAddress), nameof(DaemonConfigPath) })
         {
             if (MyInvocation.BoundParameters.TryGetValue(name, out object? value))
@@ -144,10 +157,15 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
             }
         }
 
+        // -Quiet: one Boolean for the whole fleet, false when any host has an Error or a Warning (an unreachable host is one).
+        bool healthy = true;
         foreach (RemoteItem item in new RemoteDiagnosis(_hosts, ThrottleLimit, parameters).Run(_stop.Token))
         {
             switch (item.Value)
             {
+                case MptcpFinding finding when Quiet:
+                    healthy &= finding.Severity is not (FindingSeverity.Error or FindingSeverity.Warning);
+                    break;
                 case MptcpFinding finding:
                     WriteObject(Tagged(finding, item.ComputerName));
                     break;
@@ -162,6 +180,11 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
                     break;
             }
         }
+
+        if (Quiet)
+        {
+            WriteObject(healthy);
+        }
     }
 
     private void DiagnoseHere()
@@ -171,8 +194,19 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
             ProcessIds = ProcessId, ProcessNames = ProcessName, ComputerName = ComputerName, Port = Port, CaptureSeconds = CaptureSeconds,
             Interfaces = Interface, BusAddress = BusAddress, DaemonConfigPath = GetUnresolvedProviderPathFromPSPath(DaemonConfigPath),
         };
-        HostFacts facts = new DiagnosisGatherer(request, WriteVerbose, WriteWarning).Gather(_stop.Token);
-        foreach (MptcpFinding finding in DiagnosisRules.Evaluate(facts))
+
+        // The gathering runs on a worker, so that this thread shows the time left of a capture or a probe.
+        var countdown = new Countdown(this, "Invoke-MptcpDiagnosis");
+        HostFacts facts = countdown.Run((verbose, warning) =>
+            new DiagnosisGatherer(request, verbose, warning) { Waiting = countdown.Start }.Gather(_stop.Token));
+        var findings = DiagnosisRules.Evaluate(facts);
+        if (Quiet)
+        {
+            WriteObject(!findings.Any(f => f.Severity is FindingSeverity.Error or FindingSeverity.Warning));
+            return;
+        }
+
+        foreach (MptcpFinding finding in findings)
         {
             if (finding.Severity != FindingSeverity.Passed || IncludePassed)
             {

@@ -94,7 +94,7 @@ public static class PathEndAgent
     {
         IPAddress server = NameResolution.Resolve(request.Server);
         return ConnectivityProbe.Run(server, request.Port, null, TimeSpan.FromSeconds(request.TimeoutSeconds), TimeSpan.FromSeconds(request.HoldSeconds),
-            TimeSpan.Zero, TimeSpan.FromMilliseconds(50), cancel);
+            TimeSpan.Zero, cancel, pace: TimeSpan.FromMilliseconds(50));
     }
 
     /// <summary>The addresses a name has here (the name itself when it is one).</summary>

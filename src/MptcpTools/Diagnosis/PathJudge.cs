@@ -249,7 +249,11 @@ public sealed class MptcpPathTest
     public MptcpSubflowComparison[] Subflows { get; init; } = Array.Empty<MptcpSubflowComparison>();
     public MptcpAnnouncementPassage[] Announcements { get; init; } = Array.Empty<MptcpAnnouncementPassage>();
     public MptcpFinding[] Findings { get; init; } = Array.Empty<MptcpFinding>();
+    // ConvertTo-Json writes ElapsedSeconds instead, a number a monitoring system reads.
+    [System.Management.Automation.Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan Elapsed { get; init; }
+    public double ElapsedSeconds => Elapsed.TotalSeconds;
     /// <summary>Everything both ends gathered (PathFacts.ToJson() saves it; the rules judge nothing else).</summary>
     public PathFacts Facts { get; init; } = new();
 

@@ -65,7 +65,10 @@ public sealed class PathFacts
     public MptcpPathComparison? Comparison { get; init; }
     public PathEndCapture? ClientCapture { get; init; }
     public PathEndCapture? ServerCapture { get; init; }
+    [System.Management.Automation.Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan Elapsed { get; init; }
+    public double ElapsedSeconds => Elapsed.TotalSeconds;
     public IReadOnlyList<UnavailableAtEnd> Unavailable { get; init; } = Array.Empty<UnavailableAtEnd>();
 
     public string ToJson() => FactsJson.Serialize(this);

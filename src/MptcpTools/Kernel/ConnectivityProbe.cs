@@ -20,7 +20,10 @@ public sealed class ProbeOutcome
     public List<SubflowEndpoints> Subflows { get; init; } = new();
     public long BytesSent { get; init; }
     public Dictionary<string, long> CounterDeltas { get; init; } = new();
+    [System.Management.Automation.Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan Elapsed { get; init; }
+    public double ElapsedSeconds => Elapsed.TotalSeconds;
     public string? SendError { get; init; }
     /// <summary>
     /// When the MPTCP attempt failed: the errno of a plain-TCP connection to the same peer right after
@@ -38,16 +41,15 @@ public sealed class ProbeOutcome
 /// <summary>Opens a real MPTCP connection, optionally sends, and reads what it negotiated and what the counters did.</summary>
 public static class ConnectivityProbe
 {
-    /// <summary>Runs the attempt. Throws KernelException only when binding to <paramref name="source"/> fails.</summary>
-    public static ProbeOutcome Run(IPAddress remote, int port, IPAddress? source, TimeSpan timeout, TimeSpan sendFor, TimeSpan settle, CancellationToken cancel) =>
-        Run(remote, port, source, timeout, sendFor, settle, TimeSpan.Zero, cancel);
-
     /// <summary>
-    /// Runs the attempt; with a <paramref name="pace"/>, sends one kibibyte per pace for <paramref name="sendFor"/> instead of
-    /// as much as it can: enough for the path managers to open and announce subflows, little enough to capture whole.
+    /// Runs the attempt. Throws KernelException only when binding to <paramref name="source"/> fails.
+    /// <paramref name="connected"/> hears when the connection is up and how long the probe goes on sending (or
+    /// waiting for subflows), for a caller that shows the time left. With a <paramref name="pace"/>, it sends one
+    /// kibibyte per pace for <paramref name="sendFor"/> instead of as much as it can: enough for the path managers to
+    /// open and announce subflows, little enough to capture whole.
     /// </summary>
-    public static ProbeOutcome Run(IPAddress remote, int port, IPAddress? source, TimeSpan timeout, TimeSpan sendFor, TimeSpan settle, TimeSpan pace,
-        CancellationToken cancel)
+    public static ProbeOutcome Run(IPAddress remote, int port, IPAddress? source, TimeSpan timeout, TimeSpan sendFor, TimeSpan settle,
+        CancellationToken cancel, Action<TimeSpan>? connected = null, TimeSpan pace = default)
     {
         var clock = Stopwatch.StartNew();
         Dictionary<string, long> before = ReadCounters();
@@ -77,12 +79,13 @@ public static class ConnectivityProbe
                     socket.Bind(source);
                 }
 
-                connectErrno = socket.Connect(new IPEndPoint(remote, port), timeout);
+                connectErrno = socket.Connect(new IPEndPoint(remote, port), timeout, cancel);
                 if (connectErrno == 0)
                 {
                     // This socket's own state, before other traffic can move the namespace's counters.
                     atConnect = socket.IsMptcp();
                     handshakeRetransmits = atConnect ? null : socket.TcpInfo()?.TotalRetransmits;
+                    connected?.Invoke(sendFor > TimeSpan.Zero ? sendFor : settle);
                     if (sendFor > TimeSpan.Zero)
                     {
                         byte[] chunk = new byte[pace > TimeSpan.Zero ? 1024 : 64 * 1024];

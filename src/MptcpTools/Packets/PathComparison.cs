@@ -99,7 +99,11 @@ public sealed class MptcpPathComparison
     public MptcpSubflowComparison[] Subflows { get; internal set; } = Array.Empty<MptcpSubflowComparison>();
     /// <summary>Addresses the server announced (ADD_ADDR as it left the server), and whether each arrived at the client.</summary>
     public MptcpAnnouncementPassage[] Announcements { get; internal set; } = Array.Empty<MptcpAnnouncementPassage>();
+    // ConvertTo-Json writes ClockOffsetMilliseconds instead.
+    [System.Management.Automation.Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? ClockOffset { get; internal set; }
+    public double? ClockOffsetMilliseconds => ClockOffset?.TotalMilliseconds;
     public long ClientFrames { get; internal set; }
     public long ServerFrames { get; internal set; }
 }

@@ -77,7 +77,7 @@ public static class DiagnosisRules
     public static IReadOnlyList<DiagnosisRule> All { get; } = new DiagnosisRule[]
     {
         new KernelRules(), new PathManagerRules(), new DaemonRules(), new NetworkManagerRules(), new FirewallRules(),
-        new RoutingRules(), new ApplicationRules(), new NamespaceRules(), new EndpointRoleRules(), new PeerRules(), new CaptureRules(),
+        new RoutingRules(), new ApplicationRules(), new NamespaceRules(), new EndpointRoleRules(), new PeerRules(), new CaptureRules(), new CompletenessRules(),
     };
 
     /// <summary>The rules beyond one host's facts: hosts reached over remoting, and the path between two hosts.</summary>
