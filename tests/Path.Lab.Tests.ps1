@@ -134,7 +134,9 @@ Describe 'Test-MptcpPath from the client namespace to the server over SSH' -Tag 
         $t.Connection.MptcpNegotiated | Should -BeTrue
         @($t.Paths | ForEach-Object { "$($_.Kind) $($_.From) > $($_.To) $($_.Outcome)" }) | Should -Be @(
             "MpCapable $($lab.Addresses.ClientPath1) > $server Works", "MpJoin $($lab.Addresses.ClientPath2) > $server Works")
-        @($t.Findings | Where-Object { "$($_.Severity)" -in 'Error', 'Warning' }) | Should -BeNullOrEmpty
+        # DiagnosisIncomplete is the one Warning: the test gives both ends no D-Bus (no systemd, no NetworkManager to ask).
+        @($t.Findings | Where-Object { ("$($_.Severity)" -in 'Error', 'Warning') -and $_.Id -ne 'DiagnosisIncomplete' }) | Should -BeNullOrEmpty
+        @($t.Findings | Where-Object Id -eq 'DiagnosisIncomplete' | ForEach-Object Detail) | Should -Not -Match 'capture|sock_diag|netlink|nft'
         # Every subflow and direction was matched across the captures, and nothing was lost or stripped.
         @($t.Subflows).Count | Should -Be 4
         @($t.Subflows | Where-Object MatchedBy -eq 'NotFound') | Should -BeNullOrEmpty
@@ -164,7 +166,7 @@ Describe 'Test-MptcpPath from the client namespace to the server over SSH' -Tag 
             $hits.Count | Should -Be 1 -Because "the test must give $Id once: $(($t.Findings | Where-Object { "$($_.Severity)" -ne 'Passed' } | ForEach-Object { "$($_.Id)@$($_.ComputerName)" }) -join ', ')"
             $hits[0].ComputerName | Should -Be $expectedHost
             "$($hits[0].Severity)" | Should -BeIn 'Error', 'Warning', 'Information'
-            $hits[0].HelpUri | Should -Be "about_MptcpTools#$Id"
+            $hits[0].HelpUri | Should -BeLike "*/about_MptcpTools.help.txt#:~:text=$Id"
             # Both ends' evidence travels with every finding about the path.
             @($hits[0].Evidence | Where-Object { $_.PSObject.Properties['Role'] } | ForEach-Object Role | Sort-Object) | Should -Be @('Client', 'Server')
             & $Check $t $hits[0]
@@ -241,7 +243,9 @@ Describe 'Test-MptcpPath -Client and -Server, both over SSH, from the router nam
         $t.Client | Should -Be $lab.Addresses.ClientPath1
         $t.Server | Should -Be $lab.Addresses.ServerAddress
         @($t.Paths | ForEach-Object { "$($_.Kind) $($_.From) $($_.Outcome)" }) | Should -Be @("MpCapable $($lab.Addresses.ClientPath1) Works", "MpJoin $($lab.Addresses.ClientPath2) Works")
-        @($t.Findings | Where-Object { "$($_.Severity)" -in 'Error', 'Warning' }) | Should -BeNullOrEmpty
+        # DiagnosisIncomplete is the one Warning: the test gives both ends no D-Bus (no systemd, no NetworkManager to ask).
+        @($t.Findings | Where-Object { ("$($_.Severity)" -in 'Error', 'Warning') -and $_.Id -ne 'DiagnosisIncomplete' }) | Should -BeNullOrEmpty
+        @($t.Findings | Where-Object Id -eq 'DiagnosisIncomplete' | ForEach-Object Detail) | Should -Not -Match 'capture|sock_diag|netlink|nft'
         @($t.Findings | Where-Object Component -eq 'Kernel' | ForEach-Object ComputerName | Sort-Object -Unique) | Should -Be @($lab.Addresses.ClientPath1, $lab.Addresses.ServerAddress | Sort-Object)
     }
 }

@@ -37,7 +37,12 @@ function Get-ObjectPrint {
         return
     }
     "$Path = $typeName"
-    $skip = 'PSComputerName', 'RunspaceId', 'PSShowComputerName', 'PSSourceJobInstanceId'
+    $skip = @('PSComputerName', 'RunspaceId', 'PSShowComputerName', 'PSSourceJobInstanceId')
+    # [Hidden] properties (a TimeSpan beside its *Seconds number) are left out of a live object's properties but travel
+    # as ordinary ones: left out on both sides, by the module's class of that name.
+    if ($clr = $typeName -as [type]) {
+        $skip += @($clr.GetProperties() | Where-Object { $_.IsDefined([System.Management.Automation.HiddenAttribute], $true) } | ForEach-Object Name)
+    }
     foreach ($p in $Value.PSObject.Properties | Where-Object { $_.IsGettable -and $_.Name -notin $skip -and $_.MemberType -ne 'PropertySet' } | Sort-Object Name) {
         $v = try { $p.Value } catch { "<getter threw: $($_.Exception.InnerException.Message)>" }
         Get-ObjectPrint $v "$Path.$($p.Name)" ($Depth + 1)
