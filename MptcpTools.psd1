@@ -36,6 +36,7 @@
         'Get-MptcpNetworkManagerSetting'
         'Test-MptcpFirewall'
         'Test-MptcpRouting'
+        'Test-MptcpPath'
         'Invoke-MptcpDiagnosis'
         'Repair-MptcpConfiguration'
     )

@@ -65,6 +65,9 @@ function Invoke-Build {
     Copy-Item (Join-Path $root 'LICENSE') $moduleOut
     Copy-Item (Join-Path $root 'src/HealthChecks') $moduleOut -Recurse
 
+    # Every public class of the module's layers gets a serialization depth, so it crosses remoting whole.
+    Invoke-Pwsh -File (Join-Path $root 'tools/New-TypeData.ps1') -ModulePath $moduleOut -SourceFile (Join-Path $root 'src/MptcpTools/MptcpTools.types.ps1xml')
+
     # MAML help is generated from en-US/*.md and the compiled cmdlets' own parameter metadata.
     Invoke-Pwsh -File (Join-Path $root 'tools/New-MamlHelp.ps1') -ModulePath $moduleOut -SourcePath (Join-Path $root 'en-US')
 }

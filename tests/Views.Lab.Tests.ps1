@@ -43,9 +43,13 @@ Describe 'The default views and JSON on real objects' -Tag Lab -Skip:$labSkip {
         $sysctlDir = Join-Path $work 'sysctl.d'
         New-Item -ItemType Directory -Path $sysctlDir -Force | Out-Null
         Set-Content (Join-Path $sysctlDir '90-mptcp.conf') "net.mptcp.enabled = 1`nnet.mptcp.allow_join_initial_addr_port = 1`nnet.mptcp.mptcp_enabled = 1"
+        # Test-MptcpPath's objects: the server reached over SSH, announcing a second address (an ADD_ADDR to match).
+        Invoke-InNamespace $lab.Server ip 'addr', 'add', '203.0.113.3/24', 'dev', 's0' | Out-Null
+        Invoke-InNamespace $lab.Server ip 'mptcp', 'endpoint', 'add', '203.0.113.3', 'dev', 's0', 'signal' | Out-Null
+        $ssh = Start-LabSshd $lab $lab.Server $lab.Addresses.ServerAddress
 
         $r = Invoke-LabCmdlet $lab.Client {
-            param($Bus, $Capture, $Peer, $Crafted, $ServerCapture, $Work)
+            param($Bus, $Capture, $Peer, $Crafted, $ServerCapture, $Work, $Ssh)
             $objects = [System.Collections.Generic.List[object]]::new()
             function Add-Objects { foreach ($o in $input) { if ($null -ne $o) { $objects.Add($o) } } }
             Get-MptcpEndpoint | Add-Objects
@@ -88,6 +92,23 @@ Describe 'The default views and JSON on real objects' -Tag Lab -Skip:$labSkip {
             $findings.Repair | Add-Objects
             $findings | Where-Object Component -eq Firewall | Repair-MptcpConfiguration | Add-Objects   # described, not applied
             $findings | Repair-MptcpConfiguration -Id SubflowLimitZero, AddAddrAcceptedZero, NoSubflowEndpoints -Confirm:$false | Add-Objects
+            # Two ends: the client ignoring the server's announcement (a finding with both ends' evidence), and a host
+            # the fan-out cannot reach (nothing listens on port 2 there).
+            & ip mptcp limits set subflows 2 add_addr_accepted 0
+            $session = New-PSSession @Ssh
+            try { $pathTest = Test-MptcpPath -Server $session -Detailed -BusAddress $Bus }
+            finally { Remove-PSSession $session }
+            & ip mptcp limits set subflows 2 add_addr_accepted 2
+            $pathTest | Add-Objects
+            $pathTest.Paths | Add-Objects
+            $pathTest.Paths.Handshake | Add-Objects
+            $pathTest.Paths.Handshake.Sightings | Add-Objects
+            $pathTest.Announcements | Add-Objects
+            $pathTest.Findings | Add-Objects
+            $pathTest.Findings.Evidence | Where-Object { $_ -is [MptcpTools.Diagnosis.MptcpPathEndEvidence] } | Add-Objects
+            $unreachable = @(Invoke-MptcpDiagnosis -HostName "$($Ssh.HostName):2" -UserName root -KeyFilePath $Ssh.KeyFilePath -Options $Ssh.Options -ConnectingTimeout 5)
+            $unreachable | Add-Objects
+            $unreachable.Evidence | Add-Objects
 
             # Each object through its default view: the words each column or item shows, and the text at each width.
             $views = @{}
@@ -156,7 +177,7 @@ Describe 'The default views and JSON on real objects' -Tag Lab -Skip:$labSkip {
                 Test-Json $o ($json | ConvertFrom-Json -AsHashtable -Depth 20) $o.GetType().Name 0
             }
             [pscustomobject]@{ PSTypeName = 'ViewCheck'; Types = @($objects | ForEach-Object { $_.GetType().FullName } | Select-Object -Unique); Json = @($jsonProblems | Select-Object -Unique) }
-        } -ArgumentList $bus.Address, $capture, $lab.Addresses.ServerAddress, $crafted, $serverCapture, $work -BindMount @{ '/etc/sysctl.d' = $sysctlDir }
+        } -ArgumentList $bus.Address, $capture, $lab.Addresses.ServerAddress, $crafted, $serverCapture, $work, $ssh.SessionParameters -BindMount @{ '/etc/sysctl.d' = $sysctlDir }
         $renders = @($r.Output | Where-Object { $_.PSObject.Properties['Width'] })
         $summary = $r.Output | Where-Object { $_.PSObject.Properties['Json'] }
     }

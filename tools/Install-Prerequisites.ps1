@@ -30,6 +30,9 @@ $needed = [ordered]@{
     binutils   = { [bool](Get-Command readelf -CommandType Application -ErrorAction Ignore) }
     # The reference for Measure-MptcpCapture's mapping and reinjection counts.
     tshark     = { [bool](Get-Command tshark -CommandType Application -ErrorAction Ignore) }
+    # Two hosts reached over PowerShell remoting: a real sshd per lab namespace, and the ssh client New-PSSession runs.
+    'openssh-server' = { Test-Path /usr/sbin/sshd }
+    'openssh-client' = { -not ('ssh', 'ssh-keygen' | Where-Object { -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) }) }
 }
 
 # The diagnosis only reads the host: it gets the libraries and read-only tools the module reads through,
@@ -65,7 +68,20 @@ $available = @($packages | Where-Object { & apt-cache show $_ 2>$null | Select-S
 $absent = @($packages | Where-Object { $_ -notin $available })
 if ($absent) { Write-Host "Not in this release's archive: $($absent -join ', ')" -ForegroundColor Yellow }
 Write-Host "Installing prerequisites ($For): $($available -join ' ')"
-if ($available) { & apt-get install -y -qq --no-install-recommends @available | Out-Host }
+# openssh-server's package starts the machine's own sshd; the lab runs sshds of its own in its namespaces and never
+# needs that one, so it is kept from starting during the install (Debian's policy-rc.d, only where none exists).
+$policy = '/usr/sbin/policy-rc.d'
+$holdSsh = 'openssh-server' -in $available -and -not (Test-Path $policy)
+if ($holdSsh) {
+    Set-Content $policy "#!/bin/sh`nfor a in `"`$@`"; do [ `"`$a`" = ssh ] && exit 101; done`nexit 0`n"
+    & chmod 755 $policy
+}
+try {
+    if ($available) { & apt-get install -y -qq --no-install-recommends @available | Out-Host }
+}
+finally {
+    if ($holdSsh) { Remove-Item $policy -Force -ErrorAction Ignore }
+}
 $still = @($missing | Where-Object { -not (& $needed[$_]) })
 if ($still) { Write-Host "Still missing after apt-get: $($still -join ', ')" -ForegroundColor Red }
 return $still

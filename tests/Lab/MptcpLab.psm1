@@ -38,10 +38,11 @@ function Get-LabPeerPath { Join-Path $script:RepoRoot 'output/tools/MptcpPeer/Mp
 function Get-LabSkipReason {
     $reasons = [System.Collections.Generic.List[string]]::new()
     if ((& id -u) -ne '0') { $reasons.Add('the lab needs root (network namespaces, veth, nftables)') }
-    foreach ($tool in 'ip', 'nft', 'iptables', 'ss', 'nstat', 'sysctl', 'setpriv') {
+    foreach ($tool in 'ip', 'nft', 'iptables', 'ss', 'nstat', 'sysctl', 'setpriv', 'ssh', 'ssh-keygen') {
         if (-not (Get-Command $tool -CommandType Application -ErrorAction Ignore)) { $reasons.Add("'$tool' is not installed") }
     }
     if (-not (Test-Path /proc/sys/net/mptcp)) { $reasons.Add('this kernel has no MPTCP') }
+    if (-not (Test-Path /usr/sbin/sshd)) { $reasons.Add("sshd is not installed (openssh-server)") }
     if (-not (Test-Path (Get-LabPeerPath))) { $reasons.Add("the lab peer is not built ($(Get-LabPeerPath)); run build.ps1 -Task Test") }
     if ($env:MPTCPTOOLS_MISSING) { $reasons.Add("missing packages: $($env:MPTCPTOOLS_MISSING)") }
     if ($reasons.Count -eq 0) { return $null }
@@ -81,6 +82,12 @@ function Clear-StaleLab {
         if ("$line" -match "^($script:Prefix-(\d+)-\S+)") {
             $name = $Matches[1]; $owner = [int]$Matches[2]
             if (-not (Get-Process -Id $owner -ErrorAction Ignore)) { Remove-LabNamespace $name }
+        }
+    }
+    # The SSH material of those runs (their sshds went with their namespaces).
+    foreach ($dir in Get-ChildItem ([System.IO.Path]::GetTempPath()) -Directory -Filter "$script:Prefix-*-ssh" -ErrorAction Ignore) {
+        if ($dir.Name -match "^$script:Prefix-(\d+)-" -and -not (Get-Process -Id ([int]$Matches[1]) -ErrorAction Ignore)) {
+            Remove-Item $dir.FullName -Recurse -Force -ErrorAction Ignore
         }
     }
 }
@@ -182,6 +189,7 @@ function Remove-MptcpLab {
         $Lab.Processes.Clear()
         foreach ($ns in $Lab.Client, $Lab.Router, $Lab.Server) { Remove-LabNamespace $ns }
         Remove-Item (Join-Path ([System.IO.Path]::GetTempPath()) "$($Lab.Id)-dbus") -Recurse -Force -ErrorAction Ignore
+        Remove-Item (Get-LabSshDirectory $Lab) -Recurse -Force -ErrorAction Ignore
         [void]$script:Labs.Remove($Lab)
     }
 }
@@ -276,6 +284,94 @@ function Start-LabDBus {
         if (-not $standIn.StandardOutput.ReadLineAsync().Wait(15000)) { throw 'the D-Bus stand-in did not start' }
     }
     [pscustomobject]@{ Address = "unix:path=$bus"; StandIn = $standIn }
+}
+
+# The run's SSH material (keys, known hosts, sshd configurations): a directory of the lab's own, never /etc/ssh or ~/.ssh.
+function Get-LabSshDirectory($Lab) { Join-Path ([System.IO.Path]::GetTempPath()) "$($Lab.Id)-ssh" }
+
+<#
+.SYNOPSIS
+    Starts a real sshd (Debian's openssh-server) in a namespace of the lab, with pwsh as its `powershell` subsystem,
+    and returns how to reach it: SessionParameters splat into New-PSSession -HostName (from a namespace that routes
+    to Address). Host keys, the client key, authorized_keys and known_hosts are made for the run in the lab's own
+    directory; the sshd is a process of the lab, killed by PID when the lab is removed (and with its namespace).
+.PARAMETER WithoutModule
+    The subsystem's pwsh gets no module path to the built module: a host that lacks MptcpTools.
+.PARAMETER SubsystemDelay
+    Seconds the subsystem waits before pwsh starts: a slow host.
+#>
+function Start-LabSshd {
+    param([Parameter(Mandatory)] $Lab, [Parameter(Mandatory)] [string] $Namespace, [Parameter(Mandatory)] [string[]] $Address,
+        [switch] $WithoutModule, [double] $SubsystemDelay = 0, [int] $TimeoutSeconds = 20)
+    $dir = Get-LabSshDirectory $Lab
+    if (-not (Test-Path (Join-Path $dir 'client'))) {
+        New-Item -ItemType Directory -Path $dir -Force | Out-Null
+        Invoke-LabNative ssh-keygen '-q', '-t', 'ed25519', '-N', '', '-C', "mptcptools-lab-$($Lab.Id)", '-f', (Join-Path $dir 'client') | Out-Null
+        Copy-Item (Join-Path $dir 'client.pub') (Join-Path $dir 'authorized_keys')
+        # The module the subsystem's pwsh finds by name: a module directory holding only a link to the built module.
+        $modules = New-Item -ItemType Directory -Path (Join-Path $dir 'modules') -Force
+        New-Item -ItemType SymbolicLink -Path (Join-Path $modules 'MptcpTools') -Target (Get-LabModulePath) | Out-Null
+        # sshd's privilege separation directory (Debian's unit makes it at boot; this machine may not have booted one).
+        if (-not (Test-Path /run/sshd)) { New-Item -ItemType Directory -Path /run/sshd | Out-Null }
+    }
+    $name = "sshd-$Namespace-$([guid]::NewGuid().ToString('n').Substring(0, 6))"
+    $hostKey = Join-Path $dir "$name-host"
+    Invoke-LabNative ssh-keygen '-q', '-t', 'ed25519', '-N', '', '-C', $name, '-f', $hostKey | Out-Null
+    $pwsh = [Environment]::ProcessPath
+    $pwshArgs = if ([System.IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { "'$(Join-Path $PSHOME 'pwsh.dll')' " } else { '' }
+    $modulePath = if ($WithoutModule) { '' } else { "export PSModulePath='$(Join-Path $dir 'modules')'`n" }
+    $subsystem = Join-Path $dir "$name-subsystem"
+    $delay = if ($SubsystemDelay -gt 0) { "sleep $($SubsystemDelay.ToString([cultureinfo]::InvariantCulture))`n" } else { '' }
+    Set-Content -LiteralPath $subsystem "#!/bin/sh`n$delay$($modulePath)exec '$pwsh' $($pwshArgs)-sshs -NoLogo -NoProfile`n"
+    Invoke-LabNative chmod '755', $subsystem | Out-Null
+    $config = Join-Path $dir "$name.conf"
+    Set-Content -LiteralPath $config (@(
+        $Address | ForEach-Object { "ListenAddress $_" }
+        'Port 22'
+        "HostKey $hostKey"
+        "PidFile $(Join-Path $dir "$name.pid")"
+        "AuthorizedKeysFile $(Join-Path $dir 'authorized_keys')"
+        'PermitRootLogin prohibit-password', 'PubkeyAuthentication yes', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no'
+        # The files live under /tmp (world-writable), which StrictModes refuses.
+        'StrictModes no', 'UsePAM no', 'UseDNS no', 'LogLevel INFO', 'MaxStartups 100:30:200', 'MaxSessions 100'
+        "Subsystem powershell $subsystem"
+    ) -join "`n")
+    $knownHosts = Join-Path $dir 'known_hosts'
+    $hostPublic = ((Get-Content -LiteralPath "$hostKey.pub" -Raw).Trim() -split ' ')[0..1] -join ' '
+    Add-Content -LiteralPath $knownHosts ($Address | ForEach-Object { "$_ $hostPublic" })
+
+    # sshd logs to a file of the run (what a failing test can look at), and says there when it listens. It reads root's
+    # account from a shadow file of the run, bound over /etc/shadow in a mount namespace of its own: key logins work
+    # whatever state the machine's account database is in, and the machine's files are never touched.
+    $shadow = Join-Path $dir 'shadow'
+    if (-not (Test-Path $shadow)) { Set-Content -LiteralPath $shadow 'root:*:19000:0:99999:7:::' }
+    $logFile = Join-Path $dir "$name.log"
+    $process = Start-LabProcess $Lab $Namespace unshare '-m', 'sh', '-c', 'mount --bind "$1" /etc/shadow && exec /usr/sbin/sshd -D -E "$2" -f "$3"', 'sh',
+        $shadow, $logFile, $config
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while (@(Get-Content -LiteralPath $logFile -ErrorAction Ignore | Where-Object { $_ -match 'Server listening on ' }).Count -lt $Address.Count) {
+        if ($process.HasExited -or [DateTime]::UtcNow -gt $deadline) {
+            throw "sshd in $Namespace did not start: $((Get-Content -LiteralPath $logFile -ErrorAction Ignore) -join '; ')"
+        }
+        Start-Sleep -Milliseconds 50
+    }
+    [pscustomobject]@{
+        Namespace         = $Namespace
+        Address           = $Address[0]
+        Addresses         = $Address
+        Process           = $process
+        Pid               = $process.Id
+        LogFile           = $logFile
+        KeyFilePath       = Join-Path $dir 'client'
+        KnownHostsFile    = $knownHosts
+        SessionParameters = @{
+            HostName    = $Address[0]
+            UserName    = 'root'
+            KeyFilePath = Join-Path $dir 'client'
+            # The run's own known hosts, checked strictly; nothing read from or written to ~/.ssh.
+            Options     = @{ UserKnownHostsFile = $knownHosts; GlobalKnownHostsFile = '/dev/null'; StrictHostKeyChecking = 'yes'; UpdateHostKeys = 'no'; IdentitiesOnly = 'yes' }
+        }
+    }
 }
 
 <#
@@ -380,4 +476,4 @@ Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action { foreach ($la
 
 Export-ModuleMember -Function Get-LabSkipReason, New-MptcpLab, Remove-MptcpLab, Start-LabPeer, Invoke-LabCmdlet,
     Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath, Get-LabPeerPath, Start-LabProcess, Start-LabDBus,
-    New-LabCmdletScript
+    New-LabCmdletScript, Start-LabSshd

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using MptcpTools.Diagnosis;
 using MptcpTools.Host;
 
@@ -46,8 +47,19 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
     [Parameter]
     public string? BusAddress { get; set; }
 
+    /// <summary>Sessions to the hosts the findings came from: each finding's repairs are applied there, on the session of its host's name.</summary>
+    [Parameter]
+    public PSSession[]? Session { get; set; }
+
+    /// <summary>The host a finding is about (its ComputerName, or PSComputerName): with -Session, the session that applies its repairs.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("PSComputerName")]
+    public string? ComputerName { get; set; }
+
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private RepairEngine? _engine;
+    // With -Session: the records to send, by session.
+    private readonly Dictionary<PSSession, List<MptcpRepair>> _remote = new();
     private WildcardPattern[]? _ids;
 
     protected override void BeginProcessing()
@@ -68,12 +80,16 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
         IEnumerable<object?> records = ParameterSetName == "Finding"
             ? RepairTransformationAttribute.RepairsOf(Finding)
             : Repair ?? Array.Empty<MptcpRepair>();
+        string? host = ParameterSetName == "Finding" ? null : ComputerName;
         foreach (object? record in records)
         {
             switch (record)
             {
                 case MptcpRepair repair when _ids is not null && !_ids.Any(p => p.IsMatch(repair.FindingId)):
                     WriteVerbose($"{repair.FindingId}: left alone (not among -Id {string.Join(", ", Id!)}).");
+                    break;
+                case MptcpRepair repair when Session is not null:
+                    Route(repair, host ?? HostOf(repair));
                     break;
                 case MptcpRepair repair when _done.Add(repair.Identity): // two findings, one change
                     Apply(repair);
@@ -82,6 +98,97 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
                     WriteError(new ErrorRecord(new InvalidRepairException(invalid.Reason), "RepairRefused", ErrorCategory.InvalidData, invalid.Input));
                     break;
             }
+        }
+    }
+
+    // A finding given whole (-Finding) names its host itself.
+    private string? HostOf(MptcpRepair repair) => ParameterSetName == "Finding"
+        ? Finding.Where(f => f.Properties["Repair"]?.Value is { } r && Contains(r, repair)).Select(f => (f.Properties["ComputerName"]?.Value ?? f.Properties["PSComputerName"]?.Value)?.ToString())
+            .FirstOrDefault(n => !string.IsNullOrEmpty(n))
+        : null;
+
+    private static bool Contains(object repairs, MptcpRepair repair) =>
+        (repairs is PSObject p ? p.BaseObject : repairs) is System.Collections.IEnumerable items
+        && items.Cast<object?>().Any(i => ReferenceEquals(i is PSObject q ? q.BaseObject : i, repair));
+
+    private void Route(MptcpRepair repair, string? host)
+    {
+        PSSession? session = Session!.FirstOrDefault(s => string.Equals(s.ComputerName, host, StringComparison.OrdinalIgnoreCase))
+                             ?? (Session!.Length == 1 && host is null ? Session[0] : null);
+        if (session is null)
+        {
+            WriteError(new ErrorRecord(new InvalidOperationException(
+                    $"No session given is to {host ?? "the host this repair came from (the finding names none)"}: sessions to {string.Join(", ", Session!.Select(s => s.ComputerName))}."),
+                "RepairNoSession", ErrorCategory.ObjectNotFound, repair));
+            return;
+        }
+
+        if (!_remote.TryGetValue(session, out List<MptcpRepair>? list))
+        {
+            _remote[session] = list = new List<MptcpRepair>();
+        }
+
+        if (!list.Any(r => r.Identity == repair.Identity))
+        {
+            list.Add(repair);
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        foreach ((PSSession session, List<MptcpRepair> records) in _remote)
+        {
+            var options = new System.Collections.Hashtable();
+            foreach (string name in new[] { nameof(Force), nameof(BusAddress), "WhatIf", "Confirm", nameof(SysctlFile) })
+            {
+                if (MyInvocation.BoundParameters.TryGetValue(name, out object? value))
+                {
+                    options[name] = value is SwitchParameter s ? s.IsPresent : value;
+                }
+            }
+
+            var host = Remoting.RemoteHost.ForSession(session);
+            try
+            {
+                WriteVerbose($"{session.ComputerName}: applying {records.Count} repair(s) there.");
+                // The records go as their JSON text (arguments reach a session one level deep) and are checked again there.
+                host.Run(ps => ps.AddScript("param([string[]] $records, [hashtable] $options) Repair-MptcpConfiguration -Repair @($records | ForEach-Object { [MptcpTools.Diagnosis.MptcpRepair]::FromJson($_) }) @options")
+                        .AddArgument(records.Select(r => r.ToJson()).ToArray()).AddArgument(options),
+                    o => WriteObjectLater(o, session.ComputerName), WriteErrorLater, w => Later(() => WriteWarning(w)), v => Later(() => WriteVerbose(v)),
+                    System.Threading.CancellationToken.None);
+            }
+            catch (Remoting.RemoteHostException e)
+            {
+                Later(() => WriteError(new ErrorRecord(e, "RepairFailed", ErrorCategory.ConnectionError, session)));
+            }
+
+            Flush();
+        }
+    }
+
+    // What a session sends back arrives on the remoting layer's threads; it is written here, on the pipeline's.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Action> _later = new();
+
+    private void Later(Action write) => _later.Enqueue(write);
+
+    // Tagged with its host, as Invoke-Command tags what a session sends back.
+    private void WriteObjectLater(PSObject o, string computerName)
+    {
+        if (o.Properties["PSComputerName"] is null)
+        {
+            o.Properties.Add(new PSNoteProperty("PSComputerName", computerName));
+        }
+
+        Later(() => WriteObject(o));
+    }
+
+    private void WriteErrorLater(ErrorRecord e) => Later(() => WriteError(e));
+
+    private void Flush()
+    {
+        while (_later.TryDequeue(out Action? write))
+        {
+            write();
         }
     }
 
@@ -120,8 +227,20 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
         }
         catch (RepairRefusedException e)
         {
-            WriteError(new ErrorRecord(e, e.TargetMissing ? "RepairTargetNotFound" : "RepairRefused",
-                e.TargetMissing ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData, repair));
+            (string id, ErrorCategory category, string? action) = e switch
+            {
+                { OtherHost: true } => ("RepairWrongHost", ErrorCategory.InvalidOperation,
+                    $"Repair it on {repair.HostName ?? "the host it came from"}: Invoke-Command -Session SESSION {{ $using:findings | Repair-MptcpConfiguration }}"),
+                { TargetMissing: true } => ("RepairTargetNotFound", ErrorCategory.ObjectNotFound, null),
+                _ => ("RepairRefused", ErrorCategory.InvalidData, null),
+            };
+            var record = new ErrorRecord(e, id, category, repair);
+            if (action is not null)
+            {
+                record.ErrorDetails = new ErrorDetails(e.Message) { RecommendedAction = action };
+            }
+
+            WriteError(record);
         }
         catch (RepairFailedException e)
         {

@@ -101,6 +101,8 @@ public sealed class RepairTransformationAttribute : ArgumentTransformationAttrib
             }
         }
 
-        return new InvalidRepair(item, $"'{item}' is not a repair record.");
+        return item is string text
+            ? new InvalidRepair(item, $"'{text}' is a repair record's text, not the record. A finding of this module sent into a session (Invoke-Command -ArgumentList, $using:) arrives one level deep, its records as their text: repair it from here with Repair-MptcpConfiguration -Session, or pipe findings that came back from that session.")
+            : new InvalidRepair(item, $"'{item}' is not a repair record.");
     }
 }

@@ -44,9 +44,15 @@ public static class ViewText
         return string.Join("\n", lines);
     }
 
-    /// <summary>An address and port as ss prints them: "192.0.2.2:5201", "[2001:db8::2]:5201".</summary>
-    public static string Endpoint(System.Net.IPAddress? address, int port) =>
-        address is null ? "" : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}";
+    /// <summary>
+    /// An address and port as ss prints them: "192.0.2.2:5201", "[2001:db8::2]:5201". The address is taken as any
+    /// object whose text is the address, since a deserialized IPAddress is a property bag that only keeps its text.
+    /// </summary>
+    public static string Endpoint(object? address, int port)
+    {
+        string text = address?.ToString() ?? "";
+        return text.Length == 0 ? "" : text.Contains(':') ? $"[{text}]:{port}" : $"{text}:{port}";
+    }
 
     /// <summary>Two ends, the second under the first: "CLIENT >" then "SERVER", so that each stays whole in a narrow column.</summary>
     public static string Flow(string from, string to) => $"{from} >\n{to}";

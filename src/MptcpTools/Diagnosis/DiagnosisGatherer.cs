@@ -97,7 +97,7 @@ public sealed class DiagnosisGatherer
             () => new DefaultRoutes(RouteTable.DefaultRoute(AddressFamily.InterNetwork).Exists, RouteTable.DefaultRoute(AddressFamily.InterNetworkV6).Exists));
         return new HostFacts
         {
-            Request = _request, Kernel = kernel, Endpoints = endpoints, Addresses = addresses, Counters = counters, Daemon = daemon,
+            Request = _request, Host = HostIdentity.Read(), Kernel = kernel, Endpoints = endpoints, Addresses = addresses, Counters = counters, Daemon = daemon,
             NetworkManager = nmNote is null ? nm : null, Firewall = firewall, Routing = routing, EndpointCandidates = candidates,
             Processes = processes, Probe = probe, Capture = capture, PlainTcp = plainTcp, MptcpSockets = mptcpSockets,
             ReversePathSettings = persistent.Where(p => IsReversePathKey(p.Key)).ToArray(),

@@ -28,6 +28,10 @@ public enum FindingComponent
     Capture,
     /// <summary>The diagnosis itself: whether every check ran.</summary>
     Diagnosis,
+    /// <summary>Reaching a host over PowerShell remoting (Invoke-MptcpDiagnosis -HostName, -Session; Test-MptcpPath).</summary>
+    Remoting,
+    /// <summary>The network between two hosts (Test-MptcpPath).</summary>
+    Path,
 }
 
 /// <summary>
@@ -74,6 +78,13 @@ public static class FindingIds
     public const string NetworkManagerSkipsAddress = nameof(NetworkManagerSkipsAddress);
     public const string EndpointManagersConflict = nameof(EndpointManagersConflict);
     public const string DiagnosisIncomplete = nameof(DiagnosisIncomplete);
+    public const string HostUnreachable = nameof(HostUnreachable);
+    public const string ModuleMissingOnHost = nameof(ModuleMissingOnHost);
+    public const string PathStripsMptcpOption = nameof(PathStripsMptcpOption);
+    public const string PathDropsMptcpSyn = nameof(PathDropsMptcpSyn);
+    public const string ServerDropsMptcpSyn = nameof(ServerDropsMptcpSyn);
+    public const string ServerNotListeningMptcp = nameof(ServerNotListeningMptcp);
+    public const string NatRewritesSubflow = nameof(NatRewritesSubflow);
 
     /// <summary>Every id, in the order they are declared.</summary>
     public static IReadOnlyList<string> All { get; } = typeof(FindingIds)
@@ -87,6 +98,11 @@ public static class FindingIds
 public sealed class MptcpFinding
 {
     public string Id { get; init; } = "";
+    /// <summary>
+    /// The host the finding is about, by the name it was reached by (Invoke-MptcpDiagnosis -HostName or -Session,
+    /// Test-MptcpPath); null for a diagnosis of this host.
+    /// </summary>
+    public string? ComputerName { get; internal set; }
     public FindingSeverity Severity { get; init; }
     public FindingComponent Component { get; init; }
     public string Summary { get; init; } = "";
@@ -103,6 +119,38 @@ public sealed class MptcpFinding
     public bool SafeToRepair => Repair.Length > 0 && Repair.All(r => r.SafeToAutomate);
 
     public override string ToString() => $"{Severity} {Id}: {Summary}";
+
+    /// <summary>
+    /// Rebuilds a finding from its properties, as another host's finding arrives through remoting (property bags):
+    /// its evidence kept as it came, its repair records rebuilt by <paramref name="repair"/> (null: left out), and
+    /// <paramref name="computerName"/> as the host it is about.
+    /// </summary>
+    public static MptcpFinding FromProperties(Func<string, object?> property, Func<object, MptcpRepair?> repair, string computerName)
+    {
+        static T EnumOf<T>(object? value, T fallback) where T : struct, Enum =>
+            value is not null && Enum.TryParse(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture), out T parsed) && Enum.IsDefined(parsed)
+                ? parsed : fallback;
+        static IEnumerable<object> Items(object? value) => value switch
+        {
+            null => Array.Empty<object>(),
+            string s => new object[] { s },
+            System.Collections.IEnumerable e => e.Cast<object?>().OfType<object>(),
+            _ => new[] { value },
+        };
+        string Text(string name) => Convert.ToString(property(name), System.Globalization.CultureInfo.InvariantCulture) ?? "";
+        return new MptcpFinding
+        {
+            Id = Text(nameof(Id)),
+            Severity = EnumOf(property(nameof(Severity)), FindingSeverity.Information),
+            Component = EnumOf(property(nameof(Component)), FindingComponent.Remoting),
+            Summary = Text(nameof(Summary)),
+            Detail = Text(nameof(Detail)),
+            Remediation = Text(nameof(Remediation)),
+            Evidence = Items(property(nameof(Evidence))).ToArray(),
+            Repair = Items(property(nameof(Repair))).Select(repair).OfType<MptcpRepair>().ToArray(),
+            ComputerName = computerName,
+        };
+    }
 }
 
 /// <summary>A check the diagnosis could not run, and why.</summary>

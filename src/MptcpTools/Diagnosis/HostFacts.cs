@@ -74,6 +74,8 @@ public sealed record PeerProbe(string ComputerName, ProbeOutcome Outcome);
 public sealed class HostFacts
 {
     public DiagnosisRequest Request { get; init; } = new();
+    /// <summary>Which host and network namespace the facts are of: the repairs judged from them are applied there only.</summary>
+    public HostIdentity? Host { get; init; }
     public MptcpKernelState? Kernel { get; init; }
     public IReadOnlyList<MptcpEndpoint>? Endpoints { get; init; }
     public IReadOnlyList<InterfaceAddress>? Addresses { get; init; }

@@ -11,10 +11,16 @@ namespace MptcpTools.Diagnosis;
 /// <summary>A repair record that is not one of the module's changes, or whose target this host does not have.</summary>
 public sealed class RepairRefusedException : Exception
 {
-    public RepairRefusedException(string message, bool targetMissing = false) : base(message) => TargetMissing = targetMissing;
+    public RepairRefusedException(string message, bool targetMissing = false, bool otherHost = false) : base(message)
+    {
+        TargetMissing = targetMissing;
+        OtherHost = otherHost;
+    }
 
     /// <summary>The record is well formed, but its rule, interface or address is not on this host.</summary>
     public bool TargetMissing { get; }
+    /// <summary>The record was made by the diagnosis of another host (or network namespace).</summary>
+    public bool OtherHost { get; }
 }
 
 /// <summary>A change that was made, or attempted, and did not take.</summary>
@@ -91,7 +97,24 @@ public sealed class RepairEngine
     }
 
     /// <summary>Checks a repair against the host. Throws RepairRefusedException, or what the layers throw when they cannot read.</summary>
-    public RepairPlan Prepare(MptcpRepair repair) => repair switch
+    public RepairPlan Prepare(MptcpRepair repair)
+    {
+        // A record made on another host (it came through remoting or a file) changes nothing here.
+        if (repair.HostId is { } made && made != Here.Id)
+        {
+            throw new RepairRefusedException(
+                $"This repair was made by the diagnosis of {repair.HostName ?? "another host"} ({made}), and this is {Here.HostName} ({Here.Id}): it is applied only where it was made.",
+                otherHost: true);
+        }
+
+        return PrepareHere(repair);
+    }
+
+    private HostIdentity? _here;
+
+    private HostIdentity Here => _here ??= HostIdentity.Read();
+
+    private RepairPlan PrepareHere(MptcpRepair repair) => repair switch
     {
         SysctlRepair r => PrepareSysctl(r),
         LimitRepair r => PrepareLimits(r),

@@ -53,6 +53,13 @@ public abstract class MptcpRepair
     public abstract string Undo { get; }
     /// <summary>Two findings, one change: the same identity is applied once.</summary>
     public abstract string Identity { get; }
+    /// <summary>
+    /// The host and network namespace whose diagnosis made the record (<see cref="Kernel.HostIdentity.Id"/>): it is
+    /// applied there only, wherever it travels (remoting, Export-Clixml). Null: made without one, checked only by its target.
+    /// </summary>
+    public string? HostId { get; internal set; }
+    /// <summary>That host's name, for people.</summary>
+    public string? HostName { get; internal set; }
 
     public override string ToString() => Command;
 
@@ -70,7 +77,7 @@ public abstract class MptcpRepair
         }
 
         string findingId = OptionalText(property, "FindingId") ?? "";
-        return kind switch
+        MptcpRepair repair = kind switch
         {
             RepairKind.SetSysctl => new SysctlRepair
             {
@@ -120,6 +127,57 @@ public abstract class MptcpRepair
             },
             _ => throw new InvalidRepairException($"'{kind}' is not a kind of repair this module makes."),
         };
+        repair.HostId = OptionalText(property, "HostId");
+        repair.HostName = OptionalText(property, "HostName");
+        return repair;
+    }
+
+    /// <summary>
+    /// The record as one JSON object of its properties (Kind first), for sending it to another host as text: PowerShell
+    /// sends arguments into a session one level deep, which would leave a record nothing but its Command.
+    /// </summary>
+    public string ToJson()
+    {
+        var properties = new Dictionary<string, object?> { [nameof(Kind)] = Kind.ToString() };
+        foreach (System.Reflection.PropertyInfo p in GetType().GetProperties())
+        {
+            if (p.Name != nameof(Kind) && p.CanWrite && p.GetIndexParameters().Length == 0)
+            {
+                properties[p.Name] = p.GetValue(this);
+            }
+        }
+
+        return System.Text.Json.JsonSerializer.Serialize(properties);
+    }
+
+    /// <summary>Rebuilds a record from <see cref="ToJson"/>'s text, checked as <see cref="FromProperties"/> checks any record.</summary>
+    public static MptcpRepair FromJson(string json)
+    {
+        Dictionary<string, System.Text.Json.JsonElement>? properties;
+        try
+        {
+            properties = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, System.Text.Json.JsonElement>>(json);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidRepairException($"Not a repair record: {e.Message}");
+        }
+
+        if (properties is null)
+        {
+            throw new InvalidRepairException("Not a repair record: the text holds no object.");
+        }
+
+        static object? Value(System.Text.Json.JsonElement e) => e.ValueKind switch
+        {
+            System.Text.Json.JsonValueKind.String => e.GetString(),
+            System.Text.Json.JsonValueKind.Number => e.GetRawText(),
+            System.Text.Json.JsonValueKind.True => true,
+            System.Text.Json.JsonValueKind.False => false,
+            System.Text.Json.JsonValueKind.Array => e.EnumerateArray().Select(x => x.ValueKind == System.Text.Json.JsonValueKind.String ? x.GetString() : x.GetRawText()).ToArray(),
+            _ => null,
+        };
+        return FromProperties(name => properties.TryGetValue(name, out System.Text.Json.JsonElement e) ? Value(e) : null);
     }
 
     private static string Text(Func<string, object?> property, string name) =>

@@ -17,14 +17,13 @@ public sealed class ProbeOutcome
     public int ConnectErrno { get; init; }
     public bool IsMptcp { get; init; }
     public MptcpInfo? Info { get; init; }
-    public List<(IPEndPoint Local, IPEndPoint Remote)> Subflows { get; init; } = new();
+    public List<SubflowEndpoints> Subflows { get; init; } = new();
     public long BytesSent { get; init; }
     public Dictionary<string, long> CounterDeltas { get; init; } = new();
-    // ConvertTo-Json writes ElapsedMilliseconds instead (a TimeSpan becomes an object of ticks).
     [System.Management.Automation.Hidden]
     [Newtonsoft.Json.JsonIgnore]
     public TimeSpan Elapsed { get; init; }
-    public double ElapsedMilliseconds => Elapsed.TotalMilliseconds;
+    public double ElapsedSeconds => Elapsed.TotalSeconds;
     public string? SendError { get; init; }
     /// <summary>
     /// When the MPTCP attempt failed: the errno of a plain-TCP connection to the same peer right after
@@ -45,10 +44,12 @@ public static class ConnectivityProbe
     /// <summary>
     /// Runs the attempt. Throws KernelException only when binding to <paramref name="source"/> fails.
     /// <paramref name="connected"/> hears when the connection is up and how long the probe goes on sending (or
-    /// waiting for subflows), for a caller that shows the time left.
+    /// waiting for subflows), for a caller that shows the time left. With a <paramref name="pace"/>, it sends one
+    /// kibibyte per pace for <paramref name="sendFor"/> instead of as much as it can: enough for the path managers to
+    /// open and announce subflows, little enough to capture whole.
     /// </summary>
     public static ProbeOutcome Run(IPAddress remote, int port, IPAddress? source, TimeSpan timeout, TimeSpan sendFor, TimeSpan settle,
-        CancellationToken cancel, Action<TimeSpan>? connected = null)
+        CancellationToken cancel, Action<TimeSpan>? connected = null, TimeSpan pace = default)
     {
         var clock = Stopwatch.StartNew();
         Dictionary<string, long> before = ReadCounters();
@@ -56,7 +57,7 @@ public static class ConnectivityProbe
         bool isMptcp = false, atConnect = false;
         uint? handshakeRetransmits = null;
         MptcpInfo? info = null;
-        var subflows = new List<(IPEndPoint, IPEndPoint)>();
+        var subflows = new List<SubflowEndpoints>();
         long sent = 0;
         string? sendError = null;
         MptcpSocket? socket = null;
@@ -87,7 +88,7 @@ public static class ConnectivityProbe
                     connected?.Invoke(sendFor > TimeSpan.Zero ? sendFor : settle);
                     if (sendFor > TimeSpan.Zero)
                     {
-                        byte[] chunk = new byte[64 * 1024];
+                        byte[] chunk = new byte[pace > TimeSpan.Zero ? 1024 : 64 * 1024];
                         socket.Socket.SendTimeout = 1000;
                         var sending = Stopwatch.StartNew();
                         while (sending.Elapsed < sendFor && !cancel.IsCancellationRequested)
@@ -100,6 +101,11 @@ public static class ConnectivityProbe
                             {
                                 sendError = e.Message;
                                 break;
+                            }
+
+                            if (pace > TimeSpan.Zero)
+                            {
+                                cancel.WaitHandle.WaitOne(pace);
                             }
                         }
                     }

@@ -9,6 +9,12 @@ using System.Threading;
 
 namespace MptcpTools.Kernel;
 
+/// <summary>The two ends of one subflow of a connection (MPTCP_SUBFLOW_ADDRS).</summary>
+public sealed record SubflowEndpoints(IPEndPoint Local, IPEndPoint Remote)
+{
+    public override string ToString() => $"{Local} > {Remote}";
+}
+
 /// <summary>
 /// A client MPTCP socket: libc socket(family, SOCK_STREAM, IPPROTO_MPTCP), since .NET's Socket
 /// constructor rejects protocol 262, wrapped in a SafeSocketHandle once connected. Reads MPTCP_INFO,
@@ -162,14 +168,14 @@ public sealed unsafe class MptcpSocket : IDisposable
     }
 
     /// <summary>MPTCP_SUBFLOW_ADDRS: the local and remote address of every subflow.</summary>
-    public List<(IPEndPoint Local, IPEndPoint Remote)> SubflowAddresses()
+    public List<SubflowEndpoints> SubflowAddresses()
     {
         const int header = 16, element = 256, max = 16;
         byte[] buffer = new byte[header + element * max];
         BinaryPrimitives.WriteUInt32LittleEndian(buffer, header);
         BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(12), element);
         int length = buffer.Length;
-        var list = new List<(IPEndPoint, IPEndPoint)>();
+        var list = new List<SubflowEndpoints>();
         fixed (byte* p = buffer)
         {
             if (Native.GetSockOpt(_fd, Native.SOL_MPTCP, Native.MPTCP_SUBFLOW_ADDRS, p, ref length) != 0)
@@ -185,7 +191,7 @@ public sealed unsafe class MptcpSocket : IDisposable
             ReadOnlySpan<byte> e = buffer.AsSpan(header + i * size, 256);
             if (Decode(e[..128]) is { } local && Decode(e[128..]) is { } remote)
             {
-                list.Add((local, remote));
+                list.Add(new SubflowEndpoints(local, remote));
             }
         }
 

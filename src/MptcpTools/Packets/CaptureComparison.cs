@@ -165,7 +165,7 @@ public sealed class CaptureRecording
 /// join tokens first, then the SYNs' sequence numbers, then the 4-tuple, so NAT does not hide a subflow), and says
 /// per subflow and direction what left one point and did not arrive at the other, or arrived changed.
 /// </summary>
-public static class CaptureComparer
+public static partial class CaptureComparer
 {
     private const int MaxFrames = 1000;
 
@@ -261,11 +261,13 @@ public static class CaptureComparer
         return result;
     }
 
-    private static MptcpSubflowComparison CompareDirection(SubflowView r, SubflowView? d, string how, MptcpDataDirection direction, TimeSpan? offset)
+    private static MptcpSubflowComparison CompareDirection(SubflowView r, SubflowView? d, string how, MptcpDataDirection direction, TimeSpan? offset,
+        bool? referenceAtInitiator = null)
     {
         bool fromClient = direction == MptcpDataDirection.ClientToServer;
-        // The capture nearer the client sees the longer SYN to SYN-ACK time (the whole round trip); so it saw the client's segments leave.
-        bool referenceNearClient = d is null || r.HandshakeGap is not { } rg || d.HandshakeGap is not { } dg || rg >= dg;
+        // The capture nearer the client sees the longer SYN to SYN-ACK time (the whole round trip); so it saw the client's
+        // segments leave. Where the caller knows which capture was taken at the subflow's initiator, that decides.
+        bool referenceNearClient = referenceAtInitiator ?? (d is null || r.HandshakeGap is not { } rg || d.HandshakeGap is not { } dg || rg >= dg);
         CaptureSide sentIn = referenceNearClient == fromClient ? CaptureSide.Reference : CaptureSide.Difference;
         var comparison = new MptcpSubflowComparison
         {
@@ -559,6 +561,8 @@ public static class CaptureComparer
 
         public List<MptcpPacket> Direction(bool fromClient) => _packets.Where(p =>
             p.Source.Equals(Subflow.ClientAddress) && p.SourcePort == Subflow.ClientPort ? fromClient : !fromClient).ToList();
+
+        public IReadOnlyList<MptcpPacket> Packets => _packets;
 
         private static string Fmt(IPAddress a) => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{a}]" : a.ToString();
     }

@@ -6,14 +6,14 @@ using MptcpTools.Kernel;
 namespace MptcpTools.Diagnosis;
 
 /// <summary>
-/// One group of rules: the ids it may emit, and a pure function of the facts. A finding can only be made
-/// through <see cref="Finding"/> and <see cref="Passed"/>, which refuse an id the rule did not declare.
+/// One group of rules: the ids it may emit, and how its findings are made. A finding can only be made through
+/// <see cref="Finding"/> and <see cref="Passed"/>, which refuse an id the rule did not declare.
 /// </summary>
-public abstract class DiagnosisRule
+public abstract class FindingRule
 {
     private readonly HashSet<string> _ids;
 
-    protected DiagnosisRule(FindingComponent component, params string[] ids)
+    protected FindingRule(FindingComponent component, params string[] ids)
     {
         Component = component;
         Ids = ids;
@@ -24,13 +24,12 @@ public abstract class DiagnosisRule
     /// <summary>Every id this rule can emit.</summary>
     public IReadOnlyList<string> Ids { get; }
 
-    public abstract IEnumerable<MptcpFinding> Evaluate(HostFacts facts);
-
     protected MptcpFinding Finding(string id, FindingSeverity severity, string summary, string detail, string remediation,
-        object?[] evidence, MptcpRepair[]? repairs = null, FindingComponent? component = null) => new()
+        object?[] evidence, MptcpRepair[]? repairs = null, FindingComponent? component = null, string? computerName = null) => new()
     {
         Id = Declared(id), Severity = severity, Component = component ?? Component, Summary = summary, Detail = detail,
         Remediation = remediation, Evidence = evidence.OfType<object>().ToArray(), Repair = repairs ?? Array.Empty<MptcpRepair>(),
+        ComputerName = computerName,
     };
 
     protected MptcpFinding Passed(string id, string summary, params object?[] evidence) =>
@@ -41,6 +40,16 @@ public abstract class DiagnosisRule
 
     private string Declared(string id) =>
         _ids.Contains(id) ? id : throw new InvalidOperationException($"{GetType().Name} emitted '{id}', which it does not declare.");
+}
+
+/// <summary>A group of rules that judge one host's facts: a pure function of <see cref="HostFacts"/>.</summary>
+public abstract class DiagnosisRule : FindingRule
+{
+    protected DiagnosisRule(FindingComponent component, params string[] ids) : base(component, ids)
+    {
+    }
+
+    public abstract IEnumerable<MptcpFinding> Evaluate(HostFacts facts);
 
     /// <summary>The interfaces the endpoints use (their own, or the one their address is on).</summary>
     protected static IReadOnlyList<string> EndpointInterfaces(HostFacts f) =>
@@ -50,15 +59,36 @@ public abstract class DiagnosisRule
 /// <summary>The finding catalog: every rule, and the engine that runs them over a host's facts.</summary>
 public static class DiagnosisRules
 {
+    /// <summary>Marks every repair record with the host whose facts it was judged from, so it is applied there only.</summary>
+    internal static void StampRepairs(IEnumerable<MptcpFinding> findings, HostIdentity? host)
+    {
+        if (host is null)
+        {
+            return;
+        }
+
+        foreach (MptcpRepair repair in findings.SelectMany(x => x.Repair))
+        {
+            repair.HostId ??= host.Id;
+            repair.HostName ??= host.HostName;
+        }
+    }
+
     public static IReadOnlyList<DiagnosisRule> All { get; } = new DiagnosisRule[]
     {
         new KernelRules(), new PathManagerRules(), new DaemonRules(), new NetworkManagerRules(), new FirewallRules(),
         new RoutingRules(), new ApplicationRules(), new NamespaceRules(), new EndpointRoleRules(), new PeerRules(), new CaptureRules(), new CompletenessRules(),
     };
 
-    /// <summary>Every id the diagnosis can emit: CheckUnavailable and the ids the rules declare.</summary>
+    /// <summary>The rules beyond one host's facts: hosts reached over remoting, and the path between two hosts.</summary>
+    public static IReadOnlyList<FindingRule> Beyond { get; } = new FindingRule[] { RemoteHostRules.Instance, PathRules.Instance };
+
+    /// <summary>Every id the module's findings can have: CheckUnavailable and the ids the rules declare.</summary>
     public static IReadOnlyList<string> Catalog { get; } =
-        new[] { FindingIds.CheckUnavailable }.Concat(All.SelectMany(r => r.Ids)).Distinct(StringComparer.Ordinal).ToArray();
+        new[] { FindingIds.CheckUnavailable }.Concat(All.SelectMany(r => r.Ids)).Concat(Beyond.SelectMany(r => r.Ids)).Distinct(StringComparer.Ordinal).ToArray();
+
+    /// <summary>A host the fan-out could not diagnose, as a finding about that host.</summary>
+    public static MptcpFinding JudgeRemote(RemoteHostFailure failure) => RemoteHostRules.Instance.Judge(failure);
 
     /// <summary>Judges the facts: every finding, ordered by severity.</summary>
     public static List<MptcpFinding> Evaluate(HostFacts f)
@@ -79,6 +109,7 @@ public static class DiagnosisRules
             all.AddRange(rule.Evaluate(f));
         }
 
+        StampRepairs(all, f.Host);
         return all.OrderBy(x => x.Severity).ToList();
     }
 }

@@ -1,0 +1,268 @@
+using System;
+using System.Collections;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Remoting;
+using System.Management.Automation.Runspaces;
+using System.Threading;
+using MptcpTools.Diagnosis;
+
+namespace MptcpTools.Remoting;
+
+/// <summary>Why a remote host could not do what was asked.</summary>
+public sealed class RemoteHostException : Exception
+{
+    public RemoteHostException(RemoteHostProblem problem, string message, string? modulePath = null, Exception? inner = null) : base(message, inner)
+    {
+        Problem = problem;
+        ModulePath = modulePath;
+    }
+
+    public RemoteHostProblem Problem { get; }
+    public string? ModulePath { get; }
+}
+
+/// <summary>
+/// One host reached over PowerShell remoting: a runspace this object opens over SSH and closes, or the runspace of
+/// a session the caller opened (kept open). Runs one pipeline at a time there, from any thread; <see cref="Stop"/>
+/// (from another thread) stops the running pipeline and closes a runspace of its own.
+/// </summary>
+public sealed class RemoteHost : IDisposable
+{
+    public const string ModuleName = "MptcpTools";
+
+    private readonly Runspace _runspace;
+    private readonly bool _owned;
+    private readonly object _gate = new();
+    private PowerShell? _running;
+    private bool _stopped;
+
+    private RemoteHost(string name, Runspace runspace, bool owned, string transport, string? userName)
+    {
+        Name = name;
+        _runspace = runspace;
+        _owned = owned;
+        Transport = transport;
+        UserName = userName;
+    }
+
+    /// <summary>The name the host was reached by: what findings about it call it.</summary>
+    public string Name { get; }
+    public string Transport { get; }
+    public string? UserName { get; }
+    /// <summary>The version of the module imported there, once <see cref="ImportModule"/> succeeded.</summary>
+    public Version? ModuleVersion { get; private set; }
+
+    /// <summary>A host reached over SSH, as Invoke-Command -HostName reaches it; not connected until <see cref="Open"/>.</summary>
+    public static RemoteHost ForSsh(SshTarget target, string? keyFilePath, Hashtable? options, TimeSpan connectingTimeout) =>
+        new(target.Name, RunspaceFactory.CreateRunspace(target.ConnectionInfo(keyFilePath, options, connectingTimeout)), owned: true, "SSH", target.UserName);
+
+    /// <summary>A session the caller opened (New-PSSession): used as it is, and left open.</summary>
+    public static RemoteHost ForSession(System.Management.Automation.Runspaces.PSSession session)
+    {
+        string transport = session.Runspace.ConnectionInfo?.GetType().Name.Replace("ConnectionInfo", "", StringComparison.Ordinal) ?? "session";
+        return new RemoteHost(session.ComputerName, session.Runspace, owned: false, transport, null);
+    }
+
+    /// <summary>Connects (a runspace of its own), or checks that the caller's session can run a command.</summary>
+    public void Open(CancellationToken cancel)
+    {
+        if (!_owned)
+        {
+            if (_runspace.RunspaceStateInfo.State != RunspaceState.Opened)
+            {
+                throw new RemoteHostException(RemoteHostProblem.Unreachable,
+                    $"The session to {Name} is {_runspace.RunspaceStateInfo.State}{(_runspace.RunspaceStateInfo.Reason is { } r ? $": {r.Message}" : "")}.");
+            }
+
+            if (_runspace.RunspaceAvailability is not (RunspaceAvailability.Available or RunspaceAvailability.AvailableForNestedCommand))
+            {
+                throw new RemoteHostException(RemoteHostProblem.Unreachable, $"The session to {Name} is busy ({_runspace.RunspaceAvailability}).");
+            }
+
+            return;
+        }
+
+        using CancellationTokenRegistration stop = cancel.Register(Stop);
+        try
+        {
+            _runspace.Open();
+        }
+        catch (Exception e) when (e is PSRemotingTransportException or PSRemotingDataStructureException or InvalidRunspaceStateException
+                                      or System.ComponentModel.Win32Exception or PSInvalidOperationException or RuntimeException or ArgumentException)
+        {
+            throw new RemoteHostException(RemoteHostProblem.Unreachable, Message(e), inner: e);
+        }
+
+        if (_runspace.RunspaceStateInfo.State != RunspaceState.Opened)
+        {
+            throw new RemoteHostException(RemoteHostProblem.Unreachable,
+                _runspace.RunspaceStateInfo.Reason is { } reason ? Message(reason) : $"The connection to {Name} ended ({_runspace.RunspaceStateInfo.State}).");
+        }
+    }
+
+    /// <summary>Imports the module there by name (as its module path finds it); the version it imported.</summary>
+    public Version ImportModule(CancellationToken cancel)
+    {
+        try
+        {
+            PSObject? module = Run(ps => ps.AddCommand("Import-Module").AddParameter("Name", ModuleName).AddParameter("PassThru").AddParameter("ErrorAction", "Stop"),
+                null, null, null, null, cancel).LastOrDefault();
+            ModuleVersion = module?.Properties["Version"]?.Value is { } v && Version.TryParse(v.ToString(), out Version? version) ? version : new Version(0, 0);
+            return ModuleVersion;
+        }
+        catch (RemoteHostException e) when (e.Problem == RemoteHostProblem.ModuleMissing)
+        {
+            string? path = null;
+            try
+            {
+                path = Run(ps => ps.AddCommand("Get-Item").AddArgument("env:PSModulePath"), null, null, null, null, cancel)
+                    .Select(o => o.Properties["Value"]?.Value?.ToString()).FirstOrDefault();
+            }
+            catch (RemoteHostException)
+            {
+            }
+
+            throw new RemoteHostException(RemoteHostProblem.ModuleMissing, e.Message, path, e.InnerException);
+        }
+    }
+
+    /// <summary>
+    /// Runs one pipeline there and hands over its objects, errors, warnings and verbose lines as they come (on the
+    /// remoting layer's threads). A pipeline that fails as a whole: RemoteHostException (Unreachable when the
+    /// connection broke, ModuleMissing otherwise: what was run there failed).
+    /// </summary>
+    public System.Collections.Generic.List<PSObject> Run(Action<PowerShell> build, Action<PSObject>? output, Action<ErrorRecord>? error,
+        Action<string>? warning, Action<string>? verbose, CancellationToken cancel)
+    {
+        using PowerShell ps = PowerShell.Create();
+        ps.Runspace = _runspace;
+        build(ps);
+        var results = new System.Collections.Generic.List<PSObject>();
+        var sink = new PSDataCollection<PSObject>();
+        sink.DataAdded += (_, e) =>
+        {
+            PSObject item = sink[e.Index];
+            if (output is null)
+            {
+                lock (results)
+                {
+                    results.Add(item);
+                }
+            }
+            else
+            {
+                output(item);
+            }
+        };
+        if (error is not null)
+        {
+            ps.Streams.Error.DataAdded += (_, e) => error(ps.Streams.Error[e.Index]);
+        }
+
+        if (warning is not null)
+        {
+            ps.Streams.Warning.DataAdded += (_, e) => warning(ps.Streams.Warning[e.Index].Message);
+        }
+
+        if (verbose is not null)
+        {
+            ps.Streams.Verbose.DataAdded += (_, e) => verbose(ps.Streams.Verbose[e.Index].Message);
+        }
+
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                throw new OperationCanceledException(cancel);
+            }
+
+            _running = ps;
+        }
+
+        using CancellationTokenRegistration stop = cancel.Register(() => StopPipeline(ps));
+        try
+        {
+            IAsyncResult pending = ps.BeginInvoke<PSObject, PSObject>(null, sink);
+            ps.EndInvoke(pending);
+        }
+        catch (Exception e) when (e is PSRemotingTransportException or PSRemotingDataStructureException or InvalidRunspaceStateException)
+        {
+            throw new RemoteHostException(RemoteHostProblem.Unreachable, $"The connection to {Name} broke: {Message(e)}", inner: e);
+        }
+        catch (PipelineStoppedException) when (cancel.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancel);
+        }
+        catch (RuntimeException e)
+        {
+            throw new RemoteHostException(RemoteHostProblem.ModuleMissing, Message(e), inner: e);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _running = null;
+            }
+        }
+
+        cancel.ThrowIfCancellationRequested();
+        return results;
+    }
+
+    /// <summary>Stops what runs there, and closes a runspace of its own: Ctrl+C reaches every host.</summary>
+    public void Stop()
+    {
+        PowerShell? running;
+        lock (_gate)
+        {
+            _stopped = true;
+            running = _running;
+        }
+
+        if (running is not null)
+        {
+            StopPipeline(running);
+        }
+
+        if (_owned)
+        {
+            try
+            {
+                _runspace.CloseAsync();
+            }
+            catch (Exception e) when (e is InvalidRunspaceStateException or PSInvalidOperationException or PSRemotingTransportException)
+            {
+            }
+        }
+    }
+
+    private static void StopPipeline(PowerShell ps)
+    {
+        try
+        {
+            ps.BeginStop(null, null);
+        }
+        catch (Exception e) when (e is InvalidOperationException or PSRemotingTransportException or ObjectDisposedException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_owned)
+        {
+            try
+            {
+                _runspace.Dispose();
+            }
+            catch (Exception e) when (e is InvalidRunspaceStateException or PSInvalidOperationException or PSRemotingTransportException)
+            {
+            }
+        }
+    }
+
+    // The remote error's own message (an ErrorRecord's, where the exception only wraps it).
+    private static string Message(Exception e) =>
+        e is IContainsErrorRecord { ErrorRecord: { } record } && !string.IsNullOrEmpty(record.ToString()) ? record.ToString() : e.Message;
+}
