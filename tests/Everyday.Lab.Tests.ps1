@@ -54,6 +54,15 @@ Describe 'What binding refuses, and errors that say what they mean' -Tag Lab -Sk
         $r.Errors[0].Message | Should -Match "There is no interface 'nosuch0' in this network namespace \(it has c0, c1, lo\)"
     }
 
+    It 'Invoke-MptcpDiagnosis refuses it before any check runs, as InterfaceNotFound (with -HostName the names are the remote hosts'')' {
+        $r = Invoke-LabCmdlet $lab.Client { Invoke-MptcpDiagnosis -Interface c0, nosuch0 }
+        $r.Output | Should -BeNullOrEmpty
+        $r.Errors.Count | Should -Be 1
+        $r.Errors[0].FullyQualifiedErrorId | Should -Be 'InterfaceNotFound,MptcpTools.Commands.InvokeMptcpDiagnosisCommand'
+        $r.Errors[0].Message | Should -Match "There is no interface 'nosuch0' in this network namespace \(it has c0, c1, lo\)"
+        $r.Errors[0].TargetObject | Should -Be 'nosuch0'
+    }
+
     It '<Command> refuses it at binding too, before anything is changed or captured' -ForEach @(
         @{ Command = 'Add-MptcpEndpoint'; Script = { Add-MptcpEndpoint 192.0.2.2 -Interface nosuch0 -Flags Subflow } }
         @{ Command = 'Watch-MptcpPackets'; Script = { Watch-MptcpPackets -Interface c0, nosuch0 -Duration 1 } }

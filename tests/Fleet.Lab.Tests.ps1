@@ -122,6 +122,32 @@ Describe 'Invoke-MptcpDiagnosis -Session, -ThrottleLimit, and stopping' -Tag Lab
         $r.Output[1].Count | Should -Be $r.Output[0].Count
     }
 
+    It 'takes -Interface as names of the remote host: the server''s s0, which the client does not have, and refuses one the server lacks there' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($p, $bus)
+            $s = New-PSSession @p
+            try {
+                try { Invoke-MptcpDiagnosis -BusAddress $bus -Interface s0 -ErrorAction Stop | Out-Null } catch { $local = @($_) }
+                [pscustomobject]@{ LocalError = "$($local[0].FullyQualifiedErrorId)" }
+                $f = @(Invoke-MptcpDiagnosis -Session $s -BusAddress $bus -Interface s0 -ErrorVariable e -ErrorAction SilentlyContinue)
+                [pscustomobject]@{ Count = $f.Count; Errors = @($e | ForEach-Object { "$($_.FullyQualifiedErrorId)" }) }
+                $g = @(Invoke-MptcpDiagnosis -Session $s -BusAddress $bus -Interface c0 -ErrorVariable e2 -ErrorAction SilentlyContinue)
+                [pscustomobject]@{ Ids = @($g.Id); Errors = @($e2 | ForEach-Object { "$($_.FullyQualifiedErrorId)" }); Targets = @($e2 | ForEach-Object { "$($_.TargetObject)" })
+                    Quiet = Invoke-MptcpDiagnosis -Session $s -BusAddress $bus -Interface c0 -Quiet -ErrorAction SilentlyContinue }
+            }
+            finally { Remove-PSSession $s }
+        } -ArgumentList $p, $noBus
+        $r.Output[0].LocalError | Should -BeLike 'InterfaceNotFound,*' -Because 'the client has no s0'
+        $r.Output[1].Errors | Should -BeNullOrEmpty
+        $r.Output[1].Count | Should -BeGreaterThan 0
+        # c0 is the client's, not the server's: the server refuses it with its own error, not as a missing module.
+        $r.Output[2].Ids | Should -Not -Contain 'ModuleMissingOnHost'
+        $r.Output[2].Errors | Should -Be @('InterfaceNotFound,MptcpTools.Commands.InvokeMptcpDiagnosisCommand')
+        $r.Output[2].Targets | Should -Be @('c0')
+        $r.Output[2].Quiet | Should -BeFalse -Because 'a host whose diagnosis did not run is not healthy'
+        $r.Output.Count | Should -Be 3
+    }
+
     It 'honours -ThrottleLimit: one at a time, the second host starts when the first is done' {
         $r = Invoke-LabCmdlet $lab.Client {
             param($p, $hosts, $bus)

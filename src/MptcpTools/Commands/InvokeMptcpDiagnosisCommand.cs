@@ -55,8 +55,8 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
     public double? CaptureSeconds { get; set; }
 
     [Parameter]
+    // Checked once the parameter set is known: with -HostName or -Session the names are those of the remote hosts.
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
-    [ValidateInterface(AllowAny = true)]
     public string[]? Interface { get; set; }
 
     [Parameter]
@@ -143,6 +143,14 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
     {
         if (ParameterSetName is HostSet or PeerSet)
         {
+            foreach (string name in Interface ?? Array.Empty<string>())
+            {
+                if (ValidateInterfaceAttribute.Problem(name, allowAny: true) is { } problem)
+                {
+                    ThrowTerminatingError(new ErrorRecord(new ArgumentException(problem, nameof(Interface)), "InterfaceNotFound", ErrorCategory.ObjectNotFound, name));
+                }
+            }
+
             DiagnoseHere();
             return;
         }
@@ -170,6 +178,7 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
                     WriteObject(Tagged(finding, item.ComputerName));
                     break;
                 case ErrorRecord error:
+                    healthy = false; // a host whose diagnosis failed is not known to be healthy
                     WriteError(error);
                     break;
                 case RemoteMessage { IsWarning: true } m:

@@ -127,14 +127,25 @@ public sealed class ValidateInterfaceAttribute : ValidateEnumeratedArgumentsAttr
     protected override void ValidateElement(object element)
     {
         string name = (element is PSObject pso ? pso.BaseObject : element)?.ToString() ?? "";
-        if ((AllowAny && name == "any") || (name.Length is > 0 and < 16 && !name.Contains('\0') && InterfaceNames.IndexOf(name) != 0))
+        if (Problem(name, AllowAny) is { } problem)
         {
-            return;
+            throw new ValidationMetadataException(problem);
+        }
+    }
+
+    /// <summary>
+    /// Why <paramref name="name"/> is no interface of this network namespace, naming those it has; null when it is one.
+    /// For a cmdlet that can only tell once the parameter set is known (an interface of a remote host is not checked here).
+    /// </summary>
+    public static string? Problem(string name, bool allowAny)
+    {
+        if ((allowAny && name == "any") || (name.Length is > 0 and < 16 && !name.Contains('\0') && InterfaceNames.IndexOf(name) != 0))
+        {
+            return null;
         }
 
         string[] known = InterfaceNameCompleter.Names();
-        throw new ValidationMetadataException(
-            $"There is no interface '{name}' in this network namespace{(known.Length > 0 ? $" (it has {string.Join(", ", known)})" : "")}.");
+        return $"There is no interface '{name}' in this network namespace{(known.Length > 0 ? $" (it has {string.Join(", ", known)})" : "")}.";
     }
 }
 

@@ -130,7 +130,8 @@ public sealed class RemoteHost : IDisposable
     /// <summary>
     /// Runs one pipeline there and hands over its objects, errors, warnings and verbose lines as they come (on the
     /// remoting layer's threads). A pipeline that fails as a whole: RemoteHostException (Unreachable when the
-    /// connection broke, ModuleMissing otherwise: what was run there failed).
+    /// connection broke; ModuleMissing when what was run there failed and the caller takes no errors), else its
+    /// terminating ErrorRecord goes to <paramref name="error"/>.
     /// </summary>
     public System.Collections.Generic.List<PSObject> Run(Action<PowerShell> build, Action<PSObject>? output, Action<ErrorRecord>? error,
         Action<string>? warning, Action<string>? verbose, CancellationToken cancel)
@@ -193,6 +194,12 @@ public sealed class RemoteHost : IDisposable
         catch (PipelineStoppedException) when (cancel.IsCancellationRequested)
         {
             throw new OperationCanceledException(cancel);
+        }
+        catch (RuntimeException e) when (error is not null && e is not PipelineStoppedException && e.ErrorRecord is { } record)
+        {
+            // The module ran there and its command refused (a terminating ErrorRecord, e.g. InterfaceNotFound): that
+            // host's error, as it wrote it; only a caller that takes no errors (the import) reads it as a missing module.
+            error(record);
         }
         catch (RuntimeException e)
         {
