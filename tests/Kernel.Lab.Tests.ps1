@@ -114,10 +114,12 @@ Describe 'Endpoints agree with ip mptcp endpoint' -Tag Lab -Skip:$labSkip {
         $r.Errors[0].Message | Should -Match 'EEXIST'
     }
 
-    It 'reports an interface this namespace lacks as NotFound without asking the kernel' {
+    It 'refuses an interface this namespace lacks at binding, without asking the kernel' {
+        $before = Get-IpEndpoint $lab.Client | ConvertTo-Json
         $r = Invoke-LabCmdlet $lab.Client { Add-MptcpEndpoint -Address 192.0.2.2 -Interface eth9 -Flags Subflow }
-        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'NotFound,*'
-        $r.Errors[0].TargetObject | Should -Be 'eth9'
+        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentValidationError,*'
+        $r.Errors[0].Message | Should -Match "no interface 'eth9'"
+        Get-IpEndpoint $lab.Client | ConvertTo-Json | Should -Be $before
     }
 
     It 'changes nothing under -WhatIf' {
