@@ -131,6 +131,13 @@ internal static unsafe class Native
     [DllImport("libc", SetLastError = true, EntryPoint = "statx")]
     internal static extern int StatX(int dirfd, string path, int flags, uint mask, out Statx buffer);
 
+    [DllImport("libc", SetLastError = true, EntryPoint = "open")]
+    internal static extern int Open(string path, int flags);
+
+    internal const int O_RDONLY = 0, O_NOCTTY = 0x100, O_CLOEXEC = 0x80000, O_PATH = 0x200000;
+    internal const int AT_EMPTY_PATH = 0x1000;
+    internal const int ENOENT = 2, ENOTDIR = 20;
+
     [DllImport("libc", SetLastError = true, EntryPoint = "listen")]
     internal static extern int Listen(int fd, int backlog);
 
