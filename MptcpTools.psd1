@@ -7,6 +7,9 @@
     Copyright              = '(c) The MptcpTools developers. MIT licence.'
     Description            = 'Tells a Linux administrator, with evidence, whether Multipath TCP works on a host, why not, and how to fix it: kernel state, path-manager endpoints and limits, counters, read natively over netlink and /proc.'
     PowerShellVersion      = '7.4'
+    # Where Update-Help would look for this module's help; each command's online version (Get-Help -Online) is its
+    # page under ProjectUri, and a finding's HelpUri is about_MptcpTools there.
+    HelpInfoURI            = 'https://github.com/MptcpTools/MptcpTools/blob/main/en-US/'
     CompatiblePSEditions   = @('Core')
     FormatsToProcess       = @('MptcpTools.format.ps1xml')
     TypesToProcess         = @('MptcpTools.types.ps1xml')
@@ -40,8 +43,15 @@
     AliasesToExport        = @()
     PrivateData            = @{
         PSData = @{
-            Tags       = @('MPTCP', 'Multipath', 'TCP', 'Linux', 'Networking', 'Netlink', 'Diagnostics')
-            LicenseUri = 'https://opensource.org/licenses/MIT'
+            Tags         = @('MPTCP', 'Multipath', 'TCP', 'Linux', 'Networking', 'Netlink', 'Diagnostics')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ProjectUri   = 'https://github.com/MptcpTools/MptcpTools'
+            ReleaseNotes = @'
+0.1.0: the first release. Kernel state, endpoints, limits and counters read natively over netlink and /proc;
+captures decoded (pcap, pcapng, live); connections with their subflows and owners; the application, peer,
+firewall, routing, mptcpd and NetworkManager checks; Invoke-MptcpDiagnosis with stable finding ids, each with
+its repair as data, applied by Repair-MptcpConfiguration; a Pester health-check suite.
+'@
         }
     }
 }

@@ -92,6 +92,32 @@ Describe 'Get-MptcpConnection agrees with ss on a two-path transfer' -Tag Lab -S
     }
 }
 
+Describe 'Get-MptcpConnection finds owners beyond this namespace''s processes' -Tag Lab -Skip:$labSkip {
+    # The scan reads this namespace's processes first, and the others only for sockets still without an owner:
+    # a process that connected here and then moved to the router's namespace must still be found, as ss -p finds it.
+    BeforeAll {
+        $lab = New-MptcpLab
+        Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
+        $moved = Start-LabPeer $lab $lab.Client 'send', '--to', $lab.Addresses.ServerAddress, '--port', '5201', '--then-netns', $lab.Router, '--hold', '120'
+        $stay = Start-LabPeer $lab $lab.Client 'send', '--to', $lab.Addresses.ServerAddress, '--port', '5201', '--hold', '120'
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'names the owner that moved to another namespace, and the one that stayed' {
+        (Get-Item "/proc/$($moved.Pid)/ns/net").LinkTarget | Should -Be (Get-Item "/run/netns/$($lab.Router)" | ForEach-Object { "net:[$((& stat -L -c %i $_.FullName))]" })
+        $r = Invoke-LabCmdlet $lab.Client { Get-MptcpConnection -RemotePort 5201 }
+        $r.Errors | Should -BeNullOrEmpty
+        $byPort = @{}; foreach ($c in $r.Output) { $byPort[[int]$c.LocalPort] = $c }
+        $byPort[[int]$moved.Result.localPort].ProcessId | Should -Be $moved.Pid
+        $byPort[[int]$stay.Result.localPort].ProcessId | Should -Be $stay.Pid
+        $byPort[[int]$moved.Result.localPort].ProcessName | Should -Be 'MptcpPeer'
+        # ss -p agrees on both.
+        $ss = (Invoke-InNamespace $lab.Client ss '-Mnp') -join "`n"
+        $ss | Should -Match "pid=$($moved.Pid),"
+        $ss | Should -Match "pid=$($stay.Pid),"
+    }
+}
+
 Describe 'Test-MptcpConnectivity against real servers' -Tag Lab -Skip:$labSkip {
     BeforeAll {
         $lab = New-MptcpLab

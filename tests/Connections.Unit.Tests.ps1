@@ -82,11 +82,61 @@ Describe 'inet_diag messages' {
         $s.RemoteAddress | Should -Be ([ipaddress]'203.0.113.2'); $s.RemotePort | Should -Be 5201
         $s.State | Should -Be 'Established'; $s.Uid | Should -Be 1000; $s.Inode | Should -Be 424242
         $s.UlpName | Should -Be 'mptcp'
-        $sub = [MptcpTools.Kernel.MptcpConnections]::ToSubflow($s)
+        # The listing reads the same message straight into a subflow (MptcpConnections.ParseSubflow).
+        $sub = [MptcpTools.Kernel.MptcpConnections]::ParseSubflow([byte[]]($m + $ulp))
+        $sub.LocalAddress | Should -Be ([ipaddress]'192.0.2.2'); $sub.LocalPort | Should -Be 56820
+        $sub.RemoteAddress | Should -Be ([ipaddress]'203.0.113.2'); $sub.RemotePort | Should -Be 5201
+        $sub.State | Should -Be 'Established'
+        $sub.Interface | Should -Be ([MptcpTools.Kernel.InterfaceNames]::NameOf(3))
         $sub.LocalToken | Should -Be 0xe27db865u
         $sub.LocalId | Should -Be 1; $sub.RemoteId | Should -Be 0
         $sub.Flags | Should -Be 'MpJoinRemote, MpJoinLocal, FullyEstablished, Connected'
         $sub.MapSequence | Should -BeNullOrEmpty
+        $sub.Rtt | Should -BeNullOrEmpty   # no tcp_info attribute in this message
+    }
+
+    It 'reads a subflow''s tcp_info in place, and skips a TCP socket whose ULP is not mptcp' {
+        $m = New-Bytes 72
+        $m[0] = 2; $m[1] = 1
+        $info = New-Bytes 232
+        Set-U32 $info 68 1500; Set-U32 $info 100 3; Set-U64 $info 120 4529177; Set-U64 $info 128 55; Set-U64 $info 200 4529176
+        $attr = New-Bytes 4; [BitConverter]::GetBytes([uint16]236).CopyTo($attr, 0); $attr[2] = 2
+        $ulp = ConvertFrom-Hex '1c 00 13 80  0a 00 01 00 6d 70 74 63 70 00 00 00  0c 00 03 80  08 00 02 00 01 00 00 00'
+        $sub = [MptcpTools.Kernel.MptcpConnections]::ParseSubflow([byte[]]($m + $attr + $info + $ulp))
+        $sub.Rtt.TotalMilliseconds | Should -Be 1.5
+        $sub.Retransmissions | Should -Be 3
+        $sub.BytesAcked | Should -Be 4529177; $sub.BytesReceived | Should -Be 55; $sub.BytesSent | Should -Be 4529176
+        $tls = ConvertFrom-Hex '0c 00 13 80  08 00 01 00 74 6c 73 00'
+        [MptcpTools.Kernel.MptcpConnections]::ParseSubflow([byte[]]($m + $attr + $info + $tls)) | Should -BeNullOrEmpty
+        [MptcpTools.Kernel.MptcpConnections]::ParseSubflow([byte[]]($m + $attr + $info)) | Should -BeNullOrEmpty
+    }
+
+    It 'reads an MPTCP socket''s message and mptcp_info in place, as MptcpInfo.Parse reads them' {
+        $m = New-Bytes 72
+        $m[0] = 10; $m[1] = 1; $m[4] = 0x14; $m[5] = 0x51; $m[6] = 0xdd; $m[7] = 0xf4
+        ([ipaddress]'2001:db8:3::2').GetAddressBytes().CopyTo($m, 8)
+        ([ipaddress]'2001:db8:1::2').GetAddressBytes().CopyTo($m, 24)
+        Set-U32 $m 64 1000; Set-U32 $m 68 424242
+        $b = New-Bytes 96
+        $b[0] = 1; $b[1] = 2; $b[2] = 3; $b[3] = 4; $b[4] = 5; $b[5] = 6
+        Set-U32 $b 8 3; Set-U32 $b 12 0xe27db865u; $b[42] = 1; Set-U64 $b 48 11; Set-U64 $b 56 12; Set-U64 $b 64 13; Set-U64 $b 72 14; $b[80] = 2
+        $attr = New-Bytes 4; [BitConverter]::GetBytes([uint16]100).CopyTo($attr, 0); $attr[2] = 2
+        $c = [MptcpTools.Kernel.MptcpConnections]::ParseConnection([byte[]]($m + $attr + $b))
+        $i = [MptcpTools.Kernel.MptcpInfo]::Parse($b)
+        $c.Family | Should -Be 'IPv6'; $c.State | Should -Be 'Established'
+        $c.LocalAddress | Should -Be ([ipaddress]'2001:db8:3::2'); $c.LocalPort | Should -Be 5201
+        $c.RemoteAddress | Should -Be ([ipaddress]'2001:db8:1::2'); $c.RemotePort | Should -Be 56820
+        $c.Uid | Should -Be 1000; $c.Inode | Should -Be 424242
+        foreach ($name in 'Token', 'ExtraSubflows', 'SubflowsMax', 'AddAddrSignal', 'AddAddrAccepted', 'AddAddrSignalMax', 'AddAddrAcceptedMax',
+            'Flags', 'ChecksumEnabled', 'BytesSent', 'BytesReceived', 'BytesAcked', 'BytesRetransmitted') {
+            $c.$name | Should -Be $i.$name -Because $name
+        }
+        $c.SubflowCount | Should -Be 2
+        $c.Token | Should -Be 0xe27db865u
+        # An older kernel's copy without subflows_total: the initial subflow plus the extra ones.
+        $short = [MptcpTools.Kernel.MptcpConnections]::ParseConnection([byte[]]($m + (ConvertFrom-Hex '30 00 02 00') + $b[0..43]))
+        $short.SubflowCount | Should -Be 2
+        $short.BytesSent | Should -BeNullOrEmpty
     }
 }
 

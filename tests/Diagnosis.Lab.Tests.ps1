@@ -53,13 +53,21 @@ Describe 'A healthy two-path lab' -Tag Lab -Skip:$labSkip {
     BeforeAll {
         $lab = New-MptcpLab
         Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
-        $r = Invoke-LabDiagnosis $lab.Client @{ ComputerName = '203.0.113.2'; Port = 5201; CaptureSeconds = 2 }
+        # A D-Bus without systemd or NetworkManager on it, as on a host without them: every check can run.
+        $bus = (Start-LabDBus $lab).Address
+        $r = Invoke-LabDiagnosis $lab.Client @{ ComputerName = '203.0.113.2'; Port = 5201; CaptureSeconds = 2; BusAddress = $bus }
+        $quiet = Invoke-LabCmdlet $lab.Client { param($b) Invoke-MptcpDiagnosis -Quiet -BusAddress $b } -ArgumentList $bus
     }
     AfterAll { Remove-MptcpLab $lab }
 
     It 'yields no error and no warning' {
         $r.Errors | Should -BeNullOrEmpty
         @($r.Output | Where-Object { $_.Severity -in 'Error', 'Warning' }) | ForEach-Object { "$($_.Id): $($_.Summary)" } | Should -BeNullOrEmpty
+    }
+
+    It 'says yes to a script that asks with -Quiet' {
+        $quiet.Errors | Should -BeNullOrEmpty
+        $quiet.Output | Should -Be @($true)
     }
 
     It 'passes the checks that matter, with their evidence' {
@@ -101,7 +109,8 @@ Describe 'Each fault, injected for real, gives its finding: <Id>' -Tag Lab -Skip
         $r.Errors | Should -BeNullOrEmpty
         $hits.Count | Should -BeGreaterOrEqual 1 -Because (($r.Output | Where-Object Severity -ne 'Passed' | ForEach-Object { "$($_.Id)" }) -join ', ')
         $hits[0].Remediation | Should -Not -BeNullOrEmpty
-        $hits[0].HelpUri | Should -Be "about_MptcpTools#$Id"
+        $hits[0].HelpUri | Should -BeLike "https://*/en-US/about_MptcpTools.help.txt#:~:text=$Id"
+        ([uri]$hits[0].HelpUri).IsAbsoluteUri | Should -BeTrue
     }
 
     It 'carries the right evidence' {
@@ -177,8 +186,9 @@ Describe 'The shipped Pester health checks' -Tag Lab -Skip:$labSkip {
         $runSuite = {
             param($Pester, $Data)
             Import-Module $Pester
+            # As the recipe in about_MptcpTools: the module imported by path (it is not on PSModulePath here), and
+            # the suite finds the module it was shipped with by itself.
             $suite = Join-Path (Get-Module MptcpTools).ModuleBase 'HealthChecks/MptcpHealth.Tests.ps1'
-            $Data.ModulePath = (Get-Module MptcpTools).Path
             $result = Invoke-Pester -Container (New-PesterContainer -Path $suite -Data $Data) -PassThru -Output None
             $result.Tests | ForEach-Object { [pscustomobject]@{ Name = $_.ExpandedName; Result = "$($_.Result)" } }
         }
@@ -186,11 +196,19 @@ Describe 'The shipped Pester health checks' -Tag Lab -Skip:$labSkip {
     AfterAll { Remove-MptcpLab $lab }
 
     It 'pass on the healthy lab client, with a peer and the expected endpoints' {
-        $r = Invoke-LabCmdlet $lab.Client $runSuite -ArgumentList $pester, @{ ExpectedEndpoints = @('198.51.100.2', '2001:db8:2::2'); Peer = '203.0.113.2'; Port = 5201 }
+        $bus = (Start-LabDBus $lab).Address
+        $r = Invoke-LabCmdlet $lab.Client $runSuite -ArgumentList $pester, @{ ExpectedEndpoints = @('198.51.100.2', '2001:db8:2::2'); Peer = '203.0.113.2'; Port = 5201; BusAddress = $bus }
         $r.Errors | Should -BeNullOrEmpty
         @($r.Output | Where-Object Result -ne 'Passed' | Where-Object Result -ne 'Skipped').Name | Should -BeNullOrEmpty
         ($r.Output | Where-Object Name -eq 'the peer negotiates MPTCP').Result | Should -Be 'Passed'
         ($r.Output | Where-Object Name -eq 'MPTCP is enabled and persistent').Result | Should -Be 'Passed'
+        ($r.Output | Where-Object Name -eq 'every check of the diagnosis could run').Result | Should -Be 'Passed'
+    }
+
+    It 'fail the completeness item where the D-Bus cannot be reached, and say so' {
+        $r = Invoke-LabCmdlet $lab.Client $runSuite -ArgumentList $pester, @{ BusAddress = "unix:path=$work/no-bus" }
+        ($r.Output | Where-Object Name -eq 'every check of the diagnosis could run').Result | Should -Be 'Failed'
+        ($r.Output | Where-Object Name -eq 'the kernel has MPTCP').Result | Should -Be 'Passed'
     }
 
     It 'fail the checklist item that matches an injected fault' {

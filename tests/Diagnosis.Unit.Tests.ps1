@@ -504,7 +504,7 @@ Describe 'Facts from JSON that lacks parts' {
     It 'judges {} as a host it knows nothing about, without failing' {
         $facts = [MptcpTools.Diagnosis.HostFacts]::FromJson('{}')
         $facts.Unavailable.Count | Should -Be 0
-        @([MptcpTools.Diagnosis.DiagnosisRules]::Evaluate($facts)).Count | Should -Be 0
+        @([MptcpTools.Diagnosis.DiagnosisRules]::Evaluate($facts) | Where-Object Severity -ne 'Passed').Count | Should -Be 0
         $set = [MptcpTools.Diagnosis.HostFacts]::FromJson('{"Firewall": {}}').Firewall
         $set.Rules.Count | Should -Be 0
         @([MptcpTools.Diagnosis.DiagnosisRules]::Evaluate([MptcpTools.Diagnosis.HostFacts]::FromJson('{"Firewall": {}}')) | Where-Object Severity -ne 'Passed').Count | Should -Be 0
@@ -574,6 +574,20 @@ Describe 'The causes people hit (issue 12)' {
         (Get-Any $f 'ApplicationNotUsingMptcp').Count | Should -Be 0
         $report = [MptcpTools.Diagnosis.ApplicationJudge]::Judge([MptcpTools.Kernel.ProcessFacts]@{ ProcessId = 9; Name = 'x'; NetworkNamespace = 5; InOtherNetworkNamespace = $true })
         $report.Remediation | Should -Match 'nsenter --net=/proc/9/ns/net pwsh'
+        $hit.Severity | Should -Be 'Warning'
+    }
+
+    It 'OtherNetworkNamespace: one finding per namespace, Information when processes of that name run here too' {
+        $here = [MptcpTools.Kernel.ProcessFacts]@{ ProcessId = 7; Name = 'iperf3'; TcpSockets = 1 }
+        $a = [MptcpTools.Kernel.ProcessFacts]@{ ProcessId = 9; Name = 'iperf3'; NetworkNamespace = 4026532999; NetworkNamespaceName = 'ns1'; InOtherNetworkNamespace = $true }
+        $b = [MptcpTools.Kernel.ProcessFacts]@{ ProcessId = 10; Name = 'iperf3'; NetworkNamespace = 4026532999; NetworkNamespaceName = 'ns1'; InOtherNetworkNamespace = $true }
+        $hits = @(Get-Any (Invoke-Rules @{ Processes = [MptcpTools.Kernel.ProcessFacts[]]@($here, $a, $b) }) 'OtherNetworkNamespace')
+        $hits.Count | Should -Be 1
+        $hits[0].Severity | Should -Be 'Information'
+        $hits[0].Summary | Should -Be 'iperf3 (9, 10) run in network namespace ''ns1'', not in this one.'
+        $hits[0].Remediation | Should -Match 'Invoke-MptcpDiagnosis -ProcessId 9, 10'
+        $hits[0].Evidence.Count | Should -Be 2
+        (Get-Any (Invoke-Rules @{ Processes = [MptcpTools.Kernel.ProcessFacts[]]@($a, $b) }) 'OtherNetworkNamespace')[0].Severity | Should -Be 'Warning'
     }
 
     It 'MptcpBlackholeDetected is an Error while active opens are off, with the counters and until when' {

@@ -378,13 +378,16 @@ Describe 'Errors from the kernel become ErrorRecords with stable ids' {
         $record.FullyQualifiedErrorId | Should -Be $Id
         $record.CategoryInfo.Category | Should -Be $Category
         $record.TargetObject | Should -Be 'the target'
-        $record.Exception.Message | Should -BeLike 'Could not add MPTCP endpoint 198.51.100.9: *the kernel says: the kernel text.'
+        $record.Exception.Message | Should -BeLike 'Could not add MPTCP endpoint 198.51.100.9: *the kernel says: the kernel text.*'
     }
 
     It 'names CAP_NET_ADMIN when the kernel says EPERM' {
         $record = [MptcpTools.Commands.KernelErrors]::ToErrorRecord([MptcpTools.Kernel.KernelException]::new('set the MPTCP limits', 1), $null)
         $record.ErrorDetails.Message | Should -Match 'CAP_NET_ADMIN'
         $record.Exception.Message | Should -Match '\(EPERM\)'
+        # The exception's own message too, for scripts that log only $_.Exception.Message.
+        $record.Exception.Message | Should -Match 'CAP_NET_ADMIN'
+        $record.Exception.Errno | Should -Be 1
     }
 
     It 'reports a kernel without the mptcp_pm family as NotInstalled' {

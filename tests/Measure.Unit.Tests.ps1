@@ -20,34 +20,10 @@ BeforeAll {
     Import-Module $modulePath -Force
     . (Join-Path $PSScriptRoot 'Support/MeasureSupport.ps1')
 
-    # One MPTCP v1 connection, 192.0.2.2:40000 -> 203.0.113.2:5201, joined from 198.51.100.2:40001 (token of the
-    # server's key), 10 ms between frames. Client data: DSN 1-1000 on subflow 0, 1001-2000 on 1, 2001-3000 on 0 and
-    # again on 1 (frame 10, the reinjection of frame 9), MP_PRIO backup on 1, 4001-4500 on 0 (so 3001-4000 is a gap),
-    # the same subflow bytes mapped again to DSN 9001 (an inconsistent overlap), DATA_FIN at 4501, the server's data ACK.
-    $clientKey = [uint64]'0xaabbccddeeff0011'; $serverKey = [uint64]'0x1122334455667788'
-    $idsn = [MptcpTools.Packets.MptcpKeys]::InitialDataSequence($clientKey, 1)
-    $token = [MptcpTools.Packets.MptcpKeys]::Token($serverKey, 1)
-    $hosts = @{ c = @('192.0.2.2', 40000); j = @('198.51.100.2', 40001); s = @('203.0.113.2', 5201) }
+    # The crafted connection (tests/Support/MeasureSupport.ps1 says what each frame holds).
+    $crafting = Get-CraftedConnection
+    $clientKey = $crafting.ClientKey; $serverKey = $crafting.ServerKey; $idsn = $crafting.Idsn; $token = $crafting.Token; $hosts = $crafting.Hosts; $rows = $crafting.Rows
     $kc = ConvertTo-HexBytes $clientKey 8; $ks = ConvertTo-HexBytes $serverKey 8
-    $hmac20 = (@('ab') * 20) -join ' '
-    $rows = @(
-        @{ From = 'c'; Flags = 'Syn'; Seq = 1000; Ack = 0; Len = 0; Opt = '1e 04 01 01' }
-        @{ From = 's'; To = 'c'; Flags = 'Syn,Ack'; Seq = 5000; Ack = 1001; Len = 0; Opt = "1e 0c 01 01 $ks" }
-        @{ From = 'c'; Flags = 'Ack'; Seq = 1001; Ack = 5001; Len = 0; Opt = "1e 14 01 01 $kc $ks" }
-        @{ From = 'j'; Flags = 'Syn'; Seq = 2000; Ack = 0; Len = 0; Opt = "1e 0c 10 02 $(ConvertTo-HexBytes $token 4) 00 00 00 07" }
-        @{ From = 's'; To = 'j'; Flags = 'Syn,Ack'; Seq = 6000; Ack = 2001; Len = 0; Opt = '1e 10 10 00 01 02 03 04 05 06 07 08 00 00 00 09' }
-        @{ From = 'j'; Flags = 'Ack'; Seq = 2001; Ack = 6001; Len = 0; Opt = "1e 18 10 00 $hmac20" }
-        @{ From = 'c'; Flags = 'Ack'; Seq = 1001; Ack = 5001; Len = 1000; Opt = (New-DssOption -Dsn ($idsn + 1) -Ssn 1 -Length 1000) }
-        @{ From = 'j'; Flags = 'Ack'; Seq = 2001; Ack = 6001; Len = 1000; Opt = (New-DssOption -Dsn ($idsn + 1001) -Ssn 1 -Length 1000) }
-        @{ From = 'c'; Flags = 'Ack'; Seq = 2001; Ack = 5001; Len = 1000; Opt = (New-DssOption -Dsn ($idsn + 2001) -Ssn 1001 -Length 1000) }
-        @{ From = 'j'; Flags = 'Ack'; Seq = 3001; Ack = 6001; Len = 1000; Opt = (New-DssOption -Dsn ($idsn + 2001) -Ssn 1001 -Length 1000) }
-        @{ From = 'j'; Flags = 'Ack'; Seq = 4001; Ack = 6001; Len = 0; Opt = '1e 03 51' }
-        @{ From = 'c'; Flags = 'Ack'; Seq = 3001; Ack = 5001; Len = 500; Opt = (New-DssOption -Dsn ($idsn + 4001) -Ssn 2001 -Length 500) }
-        @{ From = 'c'; Flags = 'Ack'; Seq = 3001; Ack = 5001; Len = 500; Opt = (New-DssOption -Dsn ($idsn + 9001) -Ssn 2001 -Length 500) }
-        @{ From = 'c'; Flags = 'Ack'; Seq = 3501; Ack = 5001; Len = 0; Opt = (New-DssOption -Dsn ($idsn + 4501) -Ssn 0 -Length 1 -Fin) }
-        @{ From = 's'; To = 'c'; Flags = 'Ack'; Seq = 5001; Ack = 3501; Len = 0; Opt = (New-DssOption -Ack ($idsn + 4502)) }
-    )
-    for ($i = 0; $i -lt $rows.Count; $i++) { $rows[$i].T = $i * 0.01 }
     $crafted = Join-Path $TestDrive 'two-subflows.pcap'
     Write-CraftedCapture $crafted $rows $hosts
 }
@@ -234,17 +210,7 @@ Describe 'Compare-MptcpCapture on crafted captures of one connection, at the cli
     BeforeAll {
         # The server's capture: its clock 5 s ahead, each direction 1 ms on the way; frame 8 (subflow 1's first data)
         # lost; frame 9's DSS stripped; frame 15's data ACK rewritten; the join's address and port rewritten by a NAT.
-        $serverRows = @()
-        for ($i = 0; $i -lt $rows.Count; $i++) {
-            $r = $rows[$i].Clone()
-            $r.T = if ($r.From -eq 's') { $r.T + 5 - 0.001 } else { $r.T + 5 + 0.001 }
-            switch ($i + 1) {
-                8 { continue }
-                9 { $r.Opt = '' }
-                15 { $r.Opt = New-DssOption -Ack ($idsn + 4000) }
-            }
-            if ($i + 1 -ne 8) { $serverRows += $r }
-        }
+        $serverRows = Get-CraftedServerRows $rows $idsn
         $natHosts = @{ c = $hosts.c; s = $hosts.s; j = @('203.0.113.99', 50001) }
         $serverFile = Join-Path $TestDrive 'server.pcap'
         Write-CraftedCapture $serverFile $serverRows $natHosts

@@ -1,7 +1,9 @@
 # Generates en-US/MptcpTools.dll-Help.xml (MAML) for the built module from en-US/<Cmdlet>.md.
-# Syntax, parameter types, positions and pipeline input come from the compiled cmdlets themselves, so the
-# help cannot drift from the code; the prose comes from the markdown. A cmdlet without a page, or a
-# parameter without a description, fails the build.
+# Syntax, parameter types, positions, aliases and pipeline input come from the compiled cmdlets themselves,
+# laid out as Get-Command -Syntax lays them out (tests/Help.Tests.ps1 compares them), so the help cannot
+# drift from the code; the prose comes from the markdown. A cmdlet without a page, or a parameter without a
+# description, fails the build. Each command's online version is its page in the project (the manifest's
+# ProjectUri), which Get-Help -Online opens.
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $SourcePath
@@ -10,7 +12,34 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
 $module = Import-Module $ModulePath -PassThru -Force
-$common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+# The common parameters Get-Command -Syntax folds into [<CommonParameters>]; WhatIf and Confirm it shows, and so does the help.
+$common = [System.Management.Automation.Cmdlet]::CommonParameters
+$optionalCommon = [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+$projectUri = (Import-PowerShellDataFile (Join-Path $ModulePath 'MptcpTools.psd1')).PrivateData.PSData.ProjectUri
+if (-not $projectUri) { throw 'The manifest has no PrivateData.PSData.ProjectUri: the help needs it for its online versions.' }
+
+# The descriptions of -WhatIf and -Confirm, the same on every cmdlet that changes the host.
+$optionalCommonText = @{
+    WhatIf  = 'Shows what the cmdlet would change, and changes nothing.'
+    Confirm = 'Asks for confirmation before each change. Changes the module cannot undo ask under the default $ConfirmPreference too; -Confirm:$false makes them without asking.'
+}
+
+# A parameter's type as Get-Command -Syntax writes it: Nullable unwrapped, type accelerators by their short
+# name (uint, ipaddress, timespan), other types without their namespace.
+function Get-SyntaxTypeName([type] $Type) {
+    if ($Type.IsGenericType -and $Type.GetGenericTypeDefinition() -eq [Nullable`1]) { $Type = $Type.GetGenericArguments()[0] }
+    $name = [Microsoft.PowerShell.ToStringCodeMethods]::Type([psobject]$Type)
+    return $name -replace '(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)', '$1'
+}
+
+# The parameters of one set in the order Get-Command -Syntax shows them: positional ones by position, then
+# mandatory named ones, then optional named ones (WhatIf and Confirm among them), in declaration order.
+function Get-DisplayOrder($Set) {
+    $shown = @($Set.Parameters | Where-Object { $_.Name -notin $common })
+    @($shown | Where-Object { $_.Position -ge 0 } | Sort-Object Position) +
+    @($shown | Where-Object { $_.Position -lt 0 -and $_.IsMandatory }) +
+    @($shown | Where-Object { $_.Position -lt 0 -and -not $_.IsMandatory })
+}
 
 function ConvertFrom-HelpMarkdown([string] $Path) {
     # Splits a page into '## ' sections, and '### ' subsections where a section has them.
@@ -87,9 +116,9 @@ foreach ($cmd in Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Obj
     }
     if ($problems.Count) { continue }
 
-    $parameters = $cmd.Parameters.Values | Where-Object { $_.Name -notin $common }
+    $parameters = @($cmd.Parameters.Values | Where-Object { $_.Name -notin $common })
     $docs = $page.Sections['PARAMETERS'].Subs
-    foreach ($p in $parameters) {
+    foreach ($p in $parameters | Where-Object { $_.Name -notin $optionalCommon }) {
         if (-not $docs.Contains("-$($p.Name)")) { $problems.Add("${file}: parameter -$($p.Name) is not described") }
     }
     foreach ($documented in $docs.Keys) {
@@ -115,16 +144,17 @@ foreach ($cmd in Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Obj
     foreach ($set in $cmd.ParameterSets) {
         $w.WriteStartElement('command', 'syntaxItem', $ns.command)
         $w.WriteElementString('maml', 'name', $ns.maml, $cmd.Name)
-        foreach ($sp in $set.Parameters | Where-Object { $_.Name -notin $common }) {
+        foreach ($sp in Get-DisplayOrder $set) {
             $w.WriteStartElement('command', 'parameter', $ns.command)
             $w.WriteAttributeString('required', "$($sp.IsMandatory)".ToLowerInvariant())
             $w.WriteAttributeString('position', $(if ($sp.Position -ge 0) { "$($sp.Position)" } else { 'named' }))
             $w.WriteAttributeString('pipelineInput', (Get-PipelineText $sp))
+            $w.WriteAttributeString('aliases', $(if ($sp.Aliases.Count) { $sp.Aliases -join ', ' } else { 'none' }))
             $w.WriteElementString('maml', 'name', $ns.maml, $sp.Name)
             if ($sp.ParameterType -ne [switch]) {
                 $w.WriteStartElement('command', 'parameterValue', $ns.command)
                 $w.WriteAttributeString('required', 'true')
-                $w.WriteString($sp.ParameterType.Name)
+                $w.WriteString((Get-SyntaxTypeName $sp.ParameterType))
                 $w.WriteEndElement()
             }
             $w.WriteEndElement()
@@ -145,12 +175,14 @@ foreach ($cmd in Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Obj
         $byName = [bool]($attr | Where-Object ValueFromPipelineByPropertyName)
         $w.WriteAttributeString('pipelineInput', (Get-PipelineText ([pscustomobject]@{ ValueFromPipeline = $byValue; ValueFromPipelineByPropertyName = $byName })))
         $w.WriteAttributeString('globbing', "$([bool]($p.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] }))".ToLowerInvariant())
+        $w.WriteAttributeString('aliases', $(if ($p.Aliases.Count) { $p.Aliases -join ', ' } else { 'none' }))
         $w.WriteElementString('maml', 'name', $ns.maml, $p.Name)
         $w.WriteStartElement('maml', 'description', $ns.maml)
-        Add-Para $w (Split-Paragraph $docs["-$($p.Name)"])
+        if ($p.Name -in $optionalCommon) { Add-Para $w @($optionalCommonText[$p.Name]) }
+        else { Add-Para $w (Split-Paragraph $docs["-$($p.Name)"]) }
         $w.WriteEndElement()
         if ($p.ParameterType -ne [switch]) {
-            $w.WriteElementString('command', 'parameterValue', $ns.command, $p.ParameterType.Name)
+            $w.WriteElementString('command', 'parameterValue', $ns.command, (Get-SyntaxTypeName $p.ParameterType))
         }
         $w.WriteStartElement('dev', 'type', $ns.dev)
         $w.WriteElementString('maml', 'name', $ns.maml, $p.ParameterType.FullName)
@@ -206,6 +238,11 @@ foreach ($cmd in Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Obj
     $w.WriteEndElement()
 
     $w.WriteStartElement('command', 'relatedLinks', $ns.command)
+    # The first link with a URI is what Get-Help -Online opens: this page, in the project.
+    $w.WriteStartElement('maml', 'navigationLink', $ns.maml)
+    $w.WriteElementString('maml', 'linkText', $ns.maml, 'Online Version:')
+    $w.WriteElementString('maml', 'uri', $ns.maml, "$($projectUri.TrimEnd('/'))/blob/main/en-US/$($cmd.Name).md")
+    $w.WriteEndElement()
     if ($page.Sections.Contains('RELATED LINKS')) {
         foreach ($line in $page.Sections['RELATED LINKS'].Text | Where-Object { $_ -match '^\s*-\s*(.+)$' }) {
             $w.WriteStartElement('maml', 'navigationLink', $ns.maml)

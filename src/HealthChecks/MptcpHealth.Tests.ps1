@@ -1,8 +1,12 @@
-# MPTCP health checks for a host, as a Pester checklist. Shipped with the MptcpTools module.
+# MPTCP health checks for a host, as a Pester 5 checklist. Shipped with the MptcpTools module, which it imports
+# from the folder it was shipped in (or from -ModulePath). Pester 5 is not part of PowerShell 7: install it once.
 #
-#   $suite = Join-Path (Get-Module MptcpTools -ListAvailable)[0].ModuleBase 'HealthChecks/MptcpHealth.Tests.ps1'
+#   Install-PSResource -Name Pester -Version '[5.0,6.0)' -Scope CurrentUser   # once; or Install-Module Pester
+#   Import-Module Pester -MinimumVersion 5.0
+#   $suite = Join-Path (Split-Path (Get-Module MptcpTools -ListAvailable)[0].Path) 'HealthChecks/MptcpHealth.Tests.ps1'
 #   Invoke-Pester -Container (New-PesterContainer -Path $suite -Data @{ ExpectedEndpoints = @('198.51.100.2'); Peer = '203.0.113.2'; Port = 5201; Application = 'iperf3' })
 #
+# (With the module imported by path, take its folder from Get-Module MptcpTools instead of -ListAvailable.)
 # Every parameter is optional: the checks that need one are skipped without it.
 param(
     # Addresses that must be MPTCP subflow or signal endpoints.
@@ -12,13 +16,18 @@ param(
     [int] $Port,
     # A program (process name) that must use MPTCP sockets while it runs.
     [string] $Application,
-    # Where the module is, when it is not on PSModulePath.
-    [string] $ModulePath
+    # Another MptcpTools to check with; by default the one this suite was shipped with.
+    [string] $ModulePath,
+    # The D-Bus of systemd and NetworkManager, when it is not the system bus.
+    [string] $BusAddress
 )
 
 BeforeAll {
-    if ($ModulePath) { Import-Module $ModulePath } else { Import-Module MptcpTools }
-    $findings = @(Invoke-MptcpDiagnosis -IncludePassed)
+    # The module this suite was shipped in is the folder above it: no PSModulePath needed.
+    Import-Module $(if ($ModulePath) { $ModulePath } else { Split-Path $PSScriptRoot -Parent }) -ErrorAction Stop
+    $diagnosis = @{ IncludePassed = $true }
+    if ($BusAddress) { $diagnosis.BusAddress = $BusAddress }
+    $findings = @(Invoke-MptcpDiagnosis @diagnosis)
     # A check that could not run must not pass as healthy: its component's items fail with the reason.
     # Component is the finding's own enum (Kernel, Sysctl, PathManager, Daemon, Firewall, Routing, ...).
     function Get-Finding([string] $Id, [string] $Component) {
@@ -56,6 +65,11 @@ Describe 'MPTCP on this host' {
     It 'no firewall rule drops or strips MPTCP options' {
         Get-Finding FirewallDropsMptcpOption Firewall | Should -BeNullOrEmpty
         Get-Finding FirewallStripsMptcpOption Firewall | Should -BeNullOrEmpty
+    }
+
+    It 'every check of the diagnosis could run' {
+        @($findings | Where-Object { $_.Id -eq 'DiagnosisIncomplete' -and "$($_.Severity)" -ne 'Passed' } | ForEach-Object { "$($_.Summary) $($_.Remediation)" }) |
+            Should -BeNullOrEmpty
     }
 
     It 'mptcpd and the kernel agree' {

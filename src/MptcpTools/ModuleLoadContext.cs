@@ -171,10 +171,21 @@ internal sealed class DependencyLoadContext : AssemblyLoadContext
     }
 }
 
-/// <summary>Run by Import-Module and Remove-Module: routes the dependencies to their own load context.</summary>
+/// <summary>
+/// Run by Import-Module and Remove-Module: refuses a system that is not Linux (once, saying why), and routes the
+/// dependencies to their own load context.
+/// </summary>
 public sealed class ModuleAssemblyInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
-    public void OnImport() => DependencyLoadContext.Hook();
+    public void OnImport()
+    {
+        if (PlatformSupport.Problem(OperatingSystem.IsLinux(), System.Runtime.InteropServices.RuntimeInformation.OSDescription) is { } problem)
+        {
+            throw new PlatformNotSupportedException(problem);
+        }
+
+        DependencyLoadContext.Hook();
+    }
 
     public void OnRemove(PSModuleInfo psModuleInfo) => DependencyLoadContext.Unhook();
 }

@@ -1,3 +1,6 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using System.Net;
 using MptcpTools.Kernel;
@@ -10,11 +13,12 @@ namespace MptcpTools.Commands;
 public sealed class AddMptcpEndpointCommand : MptcpPathManagerCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(LocalAddressCompleter))]
     public IPAddress Address { get; set; } = IPAddress.None;
 
-    /// <summary>The endpoint id; 0 or absent lets the kernel choose.</summary>
+    /// <summary>The endpoint id, 1 to 255; without it the kernel chooses.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateRange(0, 255)]
+    [ValidateRange(1, 255)]
     public byte Id { get; set; }
 
     /// <summary>A port to announce with the address (signal endpoints only).</summary>
@@ -58,9 +62,44 @@ public sealed class AddMptcpEndpointCommand : MptcpPathManagerCmdlet
             return;
         }
 
-        if (TryKernel(Address, () => PathManager.AddEndpoint(Address, Id, Port, Flags, ifIndex)) && PassThru)
+        try
+        {
+            PathManager.AddEndpoint(Address, Id, Port, Flags, ifIndex);
+        }
+        catch (KernelException e) when (e.Errno == Errnos.EBUSY && Id != 0 && Holder(Id) is { } holder)
+        {
+            // The kernel answers EBUSY both for an id that is taken and for too many endpoints: say which.
+            KernelException taken = e.WithAdvice($"Endpoint id {Id} is already taken by {holder.Address}.");
+            WriteError(new ErrorRecord(taken, KernelErrors.AlreadyExists, ErrorCategory.ResourceExists, Address)
+            {
+                ErrorDetails = new ErrorDetails(taken.Message) { RecommendedAction = "Give another -Id, or leave -Id out and let the kernel choose one." },
+            });
+            return;
+        }
+        catch (Exception e) when (KernelErrors.IsExpected(e))
+        {
+            WriteError(KernelErrors.ToErrorRecord(e, Address));
+            return;
+        }
+
+        if (PassThru)
         {
             WriteEndpoint(e => Address.Equals(e.Address) && e.Port == Port && (Id == 0 || e.Id == Id), Address);
         }
+    }
+
+    private MptcpEndpoint? Holder(byte id)
+    {
+        IReadOnlyList<MptcpEndpoint>? endpoints = null;
+        try
+        {
+            endpoints = PathManager.GetEndpoints();
+        }
+        catch (Exception e) when (KernelErrors.IsExpected(e))
+        {
+            return null;
+        }
+
+        return endpoints.FirstOrDefault(e => e.Id == id);
     }
 }

@@ -27,7 +27,7 @@ public sealed class GetMptcpConnectionCommand : MptcpCmdlet
     [Alias("Id", "Pid")]
     public int[]? ProcessId { get; set; }
 
-    private List<MptcpConnection>? _all;
+    private MptcpConnection[]? _all;
 
     protected override void ProcessRecord()
     {

@@ -15,6 +15,7 @@ public sealed class GetMptcpCounterCommand : MptcpCmdlet
     /// <summary>Counter names without the MPTcpExt prefix; wildcards allowed.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(CounterNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Only counters of these groups (what a non-zero value means: Fallback, Joins, ...).</summary>
@@ -28,6 +29,7 @@ public sealed class GetMptcpCounterCommand : MptcpCmdlet
     /// <summary>Read twice, this far apart, and report the change. Numbers are seconds.</summary>
     [Parameter]
     [SecondsTransformation]
+    [ValidateDuration]
     public TimeSpan? Interval { get; set; }
 
     /// <summary>Where the counters come from; another process's /proc/PID/net/netstat reads its namespace.</summary>
@@ -55,14 +57,8 @@ public sealed class GetMptcpCounterCommand : MptcpCmdlet
         List<KeyValuePair<string, long>> current = first;
         if (Interval is { } interval)
         {
-            if (interval <= TimeSpan.Zero)
-            {
-                WriteNewError(KernelErrors.InvalidArgument, ErrorCategory.InvalidArgument, interval, "-Interval must be positive.");
-                return;
-            }
-
             before = first.ToDictionary(kv => kv.Key, kv => kv.Value);
-            if (_stop.Token.WaitHandle.WaitOne(interval))
+            if (!new Countdown(this, "Get-MptcpCounter").Wait("Reading the counters again, for their change", interval, _stop.Token.WaitHandle))
             {
                 return; // stopped (Ctrl+C)
             }

@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using MptcpTools.Diagnosis;
@@ -6,25 +7,33 @@ using MptcpTools.Host;
 namespace MptcpTools.Commands;
 
 /// <summary>Invoke-MptcpDiagnosis: every check on this host, one verdict per finding, stable ids.</summary>
-[Cmdlet(VerbsLifecycle.Invoke, "MptcpDiagnosis")]
+[Cmdlet(VerbsLifecycle.Invoke, "MptcpDiagnosis", DefaultParameterSetName = HostSet)]
 [OutputType(typeof(MptcpFinding))]
+[OutputType(typeof(bool))]
 public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
 {
+    // A peer is probed only with its port: -ComputerName without -Port is a binding error, not a finding.
+    private const string HostSet = "Host";
+    private const string PeerSet = "Peer";
+
     [Parameter]
     [Alias("Id", "Pid")]
     public int[]? ProcessId { get; set; }
 
     [Parameter]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ProcessNameCompleter))]
     public string[]? ProcessName { get; set; }
 
     /// <summary>A peer to probe with a real MPTCP connection.</summary>
-    [Parameter(Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PeerSet)]
     [Alias("RemoteAddress")]
+    [ValidateNotNullOrEmpty]
     public string? ComputerName { get; set; }
 
     /// <summary>The peer's port; also the service port the firewall check looks for.</summary>
-    [Parameter(Position = 1)]
+    [Parameter(ParameterSetName = HostSet)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PeerSet)]
     [ValidateRange(1, 65535)]
     public int? Port { get; set; }
 
@@ -35,10 +44,15 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
 
     [Parameter]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
+    [ValidateInterface(AllowAny = true)]
     public string[]? Interface { get; set; }
 
     [Parameter]
     public SwitchParameter IncludePassed { get; set; }
+
+    /// <summary>Write one Boolean instead of the findings: true when none is an Error or a Warning.</summary>
+    [Parameter]
+    public SwitchParameter Quiet { get; set; }
 
     /// <summary>The D-Bus to ask systemd and NetworkManager on (default: the system bus).</summary>
     [Parameter]
@@ -57,8 +71,19 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
             ProcessIds = ProcessId, ProcessNames = ProcessName, ComputerName = ComputerName, Port = Port, CaptureSeconds = CaptureSeconds,
             Interfaces = Interface, BusAddress = BusAddress, DaemonConfigPath = GetUnresolvedProviderPathFromPSPath(DaemonConfigPath),
         };
-        HostFacts facts = new DiagnosisGatherer(request, WriteVerbose, WriteWarning).Gather(_stop.Token);
-        foreach (MptcpFinding finding in DiagnosisRules.Evaluate(facts))
+
+        // The gathering runs on a worker, so that this thread shows the time left of a capture or a probe.
+        var countdown = new Countdown(this, "Invoke-MptcpDiagnosis");
+        HostFacts facts = countdown.Run((verbose, warning) =>
+            new DiagnosisGatherer(request, verbose, warning) { Waiting = countdown.Start }.Gather(_stop.Token));
+        var findings = DiagnosisRules.Evaluate(facts);
+        if (Quiet)
+        {
+            WriteObject(!findings.Any(f => f.Severity is FindingSeverity.Error or FindingSeverity.Warning));
+            return;
+        }
+
+        foreach (MptcpFinding finding in findings)
         {
             if (finding.Severity != FindingSeverity.Passed || IncludePassed)
             {

@@ -39,17 +39,19 @@ public static class KernelErrors
                     Errnos.ETIMEDOUT => (KernelError, ErrorCategory.OperationTimeout),
                     _ => (KernelError, ErrorCategory.NotSpecified),
                 };
+                if (id == PermissionDenied)
+                {
+                    // The exception's own message names the capability too: scripts log $_.Exception.Message.
+                    k = k.WithAdvice("This needs CAP_NET_ADMIN in the network namespace's user namespace; " +
+                        (Capabilities.Has(Capabilities.CAP_NET_ADMIN) == false
+                            ? "this process does not have it. Run as root (sudo) or grant the capability."
+                            : "check that the namespace belongs to this process's user namespace."));
+                }
+
                 var record = new ErrorRecord(k, id, category, target);
                 if (id == PermissionDenied)
                 {
-                    record.ErrorDetails = new ErrorDetails(
-                        $"{k.Message} This needs CAP_NET_ADMIN in the network namespace's user namespace; " +
-                        (Capabilities.Has(Capabilities.CAP_NET_ADMIN) == false
-                            ? "this process does not have it. Run as root (sudo) or grant the capability."
-                            : "check that the namespace belongs to this process's user namespace."))
-                    {
-                        RecommendedAction = "Run the command as root, or with CAP_NET_ADMIN.",
-                    };
+                    record.ErrorDetails = new ErrorDetails(k.Message) { RecommendedAction = "Run the command as root, or with CAP_NET_ADMIN." };
                 }
 
                 return record;

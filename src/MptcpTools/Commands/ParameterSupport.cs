@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using MptcpTools.Diagnosis;
 using MptcpTools.Kernel;
 
 namespace MptcpTools.Commands;
@@ -31,20 +32,23 @@ public sealed class SecondsTransformationAttribute : ArgumentTransformationAttri
 /// <summary>Completes interface names of this network namespace.</summary>
 public sealed class InterfaceNameCompleter : IArgumentCompleter
 {
+    /// <summary>The interfaces of this network namespace, by name (empty when /sys/class/net cannot be read).</summary>
+    public static string[] Names()
+    {
+        try
+        {
+            return Directory.GetDirectories("/sys/class/net").Select(Path.GetFileName).OfType<string>().OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Array.Empty<string>();
+        }
+    }
+
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        string[] names;
-        try
-        {
-            names = Directory.GetDirectories("/sys/class/net").Select(Path.GetFileName).OfType<string>().OrderBy(n => n).ToArray();
-        }
-        catch (IOException)
-        {
-            yield break;
-        }
-
-        foreach (string name in names)
+        foreach (string name in Names())
         {
             if (name.StartsWith(wordToComplete, StringComparison.Ordinal))
             {
@@ -77,6 +81,205 @@ public sealed class EndpointIdCompleter : IArgumentCompleter
             if (id.StartsWith(wordToComplete, StringComparison.Ordinal))
             {
                 yield return new CompletionResult(id, $"{id} {endpoint.Address}", CompletionResultType.ParameterValue, endpoint.ToString());
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Rejects at binding a duration that cannot be meant: negative, zero where zero means nothing, or longer than
+/// a wait can last (about 24 days). Runs after <see cref="SecondsTransformationAttribute"/>, on the time span.
+/// </summary>
+public sealed class ValidateDurationAttribute : ValidateArgumentsAttribute
+{
+    private static readonly TimeSpan Longest = TimeSpan.FromMilliseconds(int.MaxValue - 1);
+
+    /// <summary>Whether zero is a meaningful value (the parameter's "none").</summary>
+    public bool AllowZero { get; set; }
+
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        if ((arguments is PSObject pso ? pso.BaseObject : arguments) is not TimeSpan span)
+        {
+            return;
+        }
+
+        string seconds = span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+        if (span < TimeSpan.Zero || (span == TimeSpan.Zero && !AllowZero))
+        {
+            throw new ValidationMetadataException(
+                $"{seconds} seconds is not a duration this parameter can take: give a number of seconds {(AllowZero ? "of 0 or more" : "above 0")}, or a time span.");
+        }
+
+        if (span > Longest)
+        {
+            throw new ValidationMetadataException($"{seconds} seconds is longer than the module can wait ({Longest.TotalDays:0} days).");
+        }
+    }
+}
+
+/// <summary>Rejects at binding an interface this network namespace does not have, and names the ones it has.</summary>
+public sealed class ValidateInterfaceAttribute : ValidateEnumeratedArgumentsAttribute
+{
+    /// <summary>Whether "any" (every interface, for a capture) is allowed.</summary>
+    public bool AllowAny { get; set; }
+
+    protected override void ValidateElement(object element)
+    {
+        string name = (element is PSObject pso ? pso.BaseObject : element)?.ToString() ?? "";
+        if ((AllowAny && name == "any") || (name.Length is > 0 and < 16 && !name.Contains('\0') && InterfaceNames.IndexOf(name) != 0))
+        {
+            return;
+        }
+
+        string[] known = InterfaceNameCompleter.Names();
+        throw new ValidationMetadataException(
+            $"There is no interface '{name}' in this network namespace{(known.Length > 0 ? $" (it has {string.Join(", ", known)})" : "")}.");
+    }
+}
+
+/// <summary>
+/// Completes process names of this host: those with TCP or MPTCP sockets in this network namespace first (the
+/// programs worth asking about), then the others, each name once.
+/// </summary>
+public sealed class ProcessNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var pattern = new WildcardPattern(wordToComplete.Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
+        HashSet<uint> networked = new();
+        try
+        {
+            SocketInodes sockets = SocketInodes.Load();
+            networked.UnionWith(sockets.Tcp);
+            networked.UnionWith(sockets.Mptcp);
+        }
+        catch (Exception e) when (KernelErrors.IsExpected(e))
+        {
+            // Without the dumps, the names still complete, unordered.
+        }
+
+        var withSockets = new SortedSet<string>(StringComparer.Ordinal);
+        var others = new SortedSet<string>(StringComparer.Ordinal);
+        List<int> pids;
+        try
+        {
+            pids = ProcessTable.FindByName(pattern.IsMatch);
+        }
+        catch (Exception e) when (KernelErrors.IsExpected(e))
+        {
+            yield break;
+        }
+
+        foreach (int pid in pids)
+        {
+            if (ProcessTable.CommandName(pid) is { Length: > 0 } name)
+            {
+                bool hasSockets = networked.Count > 0 && ProcessTable.SocketInodes(pid).Any(networked.Contains);
+                (hasSockets ? withSockets : others).Add(name);
+            }
+        }
+
+        others.ExceptWith(withSockets);
+        foreach (string name in withSockets)
+        {
+            yield return Result(name, "has TCP or MPTCP sockets");
+        }
+
+        foreach (string name in others)
+        {
+            yield return Result(name, "no TCP or MPTCP socket in this namespace");
+        }
+    }
+
+    private static CompletionResult Result(string name, string note)
+    {
+        string text = name.IndexOfAny(new[] { ' ', '\'', '"', '$', '`', '(', ')', '{', '}', ';', ',', '[', ']', '*', '?' }) >= 0
+            ? "'" + name.Replace("'", "''") + "'" : name;
+        return new CompletionResult(text, name, CompletionResultType.ParameterValue, $"{name}: {note}");
+    }
+}
+
+/// <summary>Completes the MPTcpExt counter names this kernel has (without the prefix).</summary>
+public sealed class CounterNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        string path = fakeBoundParameters["Path"] as string ?? "/proc/net/netstat";
+        List<KeyValuePair<string, long>> counters;
+        try
+        {
+            counters = MptcpCounterCatalog.Read(path);
+        }
+        catch (Exception e) when (KernelErrors.IsExpected(e))
+        {
+            yield break;
+        }
+
+        string word = wordToComplete.Trim('\'', '"');
+        if (word.StartsWith(MptcpCounterCatalog.Prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            word = word[MptcpCounterCatalog.Prefix.Length..];
+        }
+
+        var pattern = new WildcardPattern(word + "*", WildcardOptions.IgnoreCase);
+        foreach (KeyValuePair<string, long> counter in counters.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            if (pattern.IsMatch(counter.Key))
+            {
+                yield return new CompletionResult(counter.Key, counter.Key, CompletionResultType.ParameterValue,
+                    $"{counter.Key} = {counter.Value}{(MptcpCounterCatalog.Describe(counter.Key) is { } d ? ": " + d : "")}");
+            }
+        }
+    }
+}
+
+/// <summary>Completes the addresses configured on this namespace's interfaces (loopback and link-local last).</summary>
+public sealed class LocalAddressCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        List<InterfaceAddress> addresses;
+        try
+        {
+            addresses = RouteTable.Addresses();
+        }
+        catch (Exception e) when (KernelErrors.IsExpected(e))
+        {
+            yield break;
+        }
+
+        string word = wordToComplete.Trim('\'', '"');
+        foreach (InterfaceAddress a in addresses
+                     .OrderBy(a => System.Net.IPAddress.IsLoopback(a.Address) || a.Address.IsIPv6LinkLocal)
+                     .ThenBy(a => a.Address.AddressFamily)
+                     .ThenBy(a => a.Interface, StringComparer.Ordinal))
+        {
+            string text = a.Address.ToString();
+            if (text.StartsWith(word, StringComparison.OrdinalIgnoreCase))
+            {
+                yield return new CompletionResult(text, $"{text} ({a.Interface})", CompletionResultType.ParameterValue,
+                    $"{text}/{a.PrefixLength} on {a.Interface}");
+            }
+        }
+    }
+}
+
+/// <summary>Completes the finding ids of the diagnosis catalog (documented in about_MptcpTools).</summary>
+public sealed class FindingIdCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var pattern = new WildcardPattern(wordToComplete.Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
+        foreach (string id in DiagnosisRules.Catalog.OrderBy(i => i, StringComparer.Ordinal))
+        {
+            if (pattern.IsMatch(id))
+            {
+                yield return new CompletionResult(id, id, CompletionResultType.ParameterValue, id);
             }
         }
     }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using MptcpTools.Diagnosis;
 using MptcpTools.Host;
@@ -27,7 +28,13 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Finding")]
     public PSObject[] Finding { get; set; } = Array.Empty<PSObject>();
 
-    /// <summary>Also apply the riskier fixes (reverse-path filter, firewall rules, NetworkManager connections).</summary>
+    /// <summary>Only the repairs of findings with these ids (wildcards allowed); the others are left alone.</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(FindingIdCompleter))]
+    public string[]? Id { get; set; }
+
+    /// <summary>Also apply the riskier fixes (reverse-path filter, firewall rules, NetworkManager connections, mptcpd's configuration).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -41,6 +48,7 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
 
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private RepairEngine? _engine;
+    private WildcardPattern[]? _ids;
 
     protected override void BeginProcessing()
     {
@@ -52,6 +60,7 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
         }
 
         _engine = new RepairEngine(file, BusAddress);
+        _ids = Id?.Select(i => new WildcardPattern(i, WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant)).ToArray();
     }
 
     protected override void ProcessRecord()
@@ -63,6 +72,9 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
         {
             switch (record)
             {
+                case MptcpRepair repair when _ids is not null && !_ids.Any(p => p.IsMatch(repair.FindingId)):
+                    WriteVerbose($"{repair.FindingId}: left alone (not among -Id {string.Join(", ", Id!)}).");
+                    break;
                 case MptcpRepair repair when _done.Add(repair.Identity): // two findings, one change
                     Apply(repair);
                     break;
@@ -92,10 +104,10 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
             {
                 WriteObject(plan.Described(repair switch
                 {
-                    { Irreversible: true } => $"Riskier (a firewall change, which the module cannot undo): run with -Force, or by hand: {repair.Command}",
-                    NetworkManagerFlagsRepair nm => $"Riskier (NetworkManager activates '{nm.Connection}' again, which interrupts it briefly): run with -Force, or by hand: {repair.Command}",
-                    MptcpdAddressFlagsRepair => $"Riskier (it rewrites mptcpd's configuration and restarts it): run with -Force, or by hand: {repair.Command}",
-                    _ => $"Riskier (it weakens spoofing protection on {repair.Target}): run with -Force, or by hand: {repair.Command}",
+                    { Irreversible: true } => $"Riskier (a firewall change, which the module cannot undo): run with -Force, or run the Command by hand.",
+                    NetworkManagerFlagsRepair nm => $"Riskier (NetworkManager activates '{nm.Connection}' again, which interrupts it briefly): run with -Force, or run the Command by hand.",
+                    MptcpdAddressFlagsRepair => $"Riskier (it rewrites mptcpd's configuration and restarts it): run with -Force, or run the Command by hand.",
+                    _ => $"Riskier (it weakens spoofing protection on {repair.Target}): run with -Force, or run the Command by hand.",
                 }));
                 return;
             }

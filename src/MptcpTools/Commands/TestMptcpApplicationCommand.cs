@@ -21,6 +21,7 @@ public sealed class TestMptcpApplicationCommand : MptcpCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Name", ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ProcessNameCompleter))]
     public string[] Name { get; set; } = System.Array.Empty<string>();
 
     private SocketInodes? _inodes;

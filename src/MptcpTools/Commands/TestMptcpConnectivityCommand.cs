@@ -33,16 +33,19 @@ public sealed class TestMptcpConnectivityCommand : MptcpCmdlet
     /// <summary>Send data for this long (numbers are seconds), so extra subflows come up and carry it.</summary>
     [Parameter]
     [SecondsTransformation]
+    [ValidateDuration(AllowZero = true)]
     public TimeSpan Duration { get; set; } = TimeSpan.Zero;
 
     /// <summary>How long to wait for the connection. Numbers are seconds.</summary>
     [Parameter]
     [SecondsTransformation]
+    [ValidateDuration]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long to wait after connecting for extra subflows, without -Duration. Numbers are seconds.</summary>
     [Parameter]
     [SecondsTransformation]
+    [ValidateDuration(AllowZero = true)]
     public TimeSpan SettleTime { get; set; } = TimeSpan.FromSeconds(1);
 
     private readonly CancellationTokenSource _stop = new();
@@ -56,9 +59,13 @@ public sealed class TestMptcpConnectivityCommand : MptcpCmdlet
         }
 
         ProbeOutcome outcome;
+        var countdown = new Countdown(this, $"Test-MptcpConnectivity {ComputerName}");
+        countdown.Start($"Connecting to {remote} port {Port}", Timeout);
         try
         {
-            outcome = ConnectivityProbe.Run(remote, Port, SourceAddress, Timeout, Duration, SettleTime, _stop.Token);
+            // On a worker, so that this thread shows the time left and the probe ends promptly on Ctrl+C.
+            outcome = countdown.Run((_, _) => ConnectivityProbe.Run(remote, Port, SourceAddress, Timeout, Duration, SettleTime, _stop.Token,
+                length => countdown.Start(Duration > TimeSpan.Zero ? $"Sending to {remote} port {Port}" : "Waiting for extra subflows", length)));
         }
         catch (KernelException e)
         {

@@ -19,6 +19,7 @@ public sealed class TestMptcpFirewallCommand : MptcpCmdlet
     /// <summary>Interfaces that carry subflows; by default those of the MPTCP endpoints.</summary>
     [Parameter]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
+    [ValidateInterface]
     public string[]? Interface { get; set; }
 
     protected override void EndProcessing()

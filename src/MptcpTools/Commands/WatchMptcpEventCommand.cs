@@ -14,6 +14,7 @@ public sealed class WatchMptcpEventCommand : MptcpCmdlet
     /// <summary>Stop after this long. Numbers are seconds.</summary>
     [Parameter]
     [SecondsTransformation]
+    [ValidateDuration]
     public TimeSpan? Duration { get; set; }
 
     /// <summary>Stop after this many events.</summary>
@@ -47,34 +48,53 @@ public sealed class WatchMptcpEventCommand : MptcpCmdlet
 
         using (stream)
         {
-            var clock = Stopwatch.StartNew();
-            int written = 0, overruns = 0;
-            while (!_stopped && (Duration is not { } d || clock.Elapsed < d))
+            var countdown = new Countdown(this, "Watch-MptcpEvent");
+            if (Duration is { } length)
             {
-                System.Collections.Generic.IReadOnlyList<MptcpEvent> batch = System.Array.Empty<MptcpEvent>();
-                if (!TryKernel("mptcp_pm_events", () => batch = stream!.Next()))
+                countdown.Start("Listening to the path manager's events", length);
+            }
+
+            try
+            {
+                Listen(stream!, countdown);
+            }
+            finally
+            {
+                countdown.Complete();
+            }
+        }
+    }
+
+    private void Listen(MptcpEventStream stream, Countdown countdown)
+    {
+        var clock = Stopwatch.StartNew();
+        int written = 0, overruns = 0;
+        while (!_stopped && (Duration is not { } d || clock.Elapsed < d))
+        {
+            countdown.Show();
+            System.Collections.Generic.IReadOnlyList<MptcpEvent> batch = Array.Empty<MptcpEvent>();
+            if (!TryKernel("mptcp_pm_events", () => batch = stream.Next()))
+            {
+                return;
+            }
+
+            if (stream.Overruns > overruns)
+            {
+                overruns = stream.Overruns;
+                WriteWarning("The kernel dropped MPTCP events (ENOBUFS): events came faster than they were read.");
+            }
+
+            foreach (MptcpEvent e in batch)
+            {
+                if (Type is not null && Array.IndexOf(Type, e.Type) < 0)
+                {
+                    continue;
+                }
+
+                WriteObject(e);
+                if (Count is { } c && ++written >= c)
                 {
                     return;
-                }
-
-                if (stream!.Overruns > overruns)
-                {
-                    overruns = stream.Overruns;
-                    WriteWarning("The kernel dropped MPTCP events (ENOBUFS): events came faster than they were read.");
-                }
-
-                foreach (MptcpEvent e in batch)
-                {
-                    if (Type is not null && Array.IndexOf(Type, e.Type) < 0)
-                    {
-                        continue;
-                    }
-
-                    WriteObject(e);
-                    if (Count is { } c && ++written >= c)
-                    {
-                        return;
-                    }
                 }
             }
         }

@@ -3,7 +3,9 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using System.IO;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using System.Threading;
 using MptcpTools.Packets;
 
@@ -31,6 +33,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
     /// <summary>Stop after this long. Numbers are seconds.</summary>
     [Parameter]
     [SecondsTransformation]
+    [ValidateDuration]
     public TimeSpan? Duration { get; set; }
 
     /// <summary>Stop after this many packet objects (with -Summary: TCP segments).</summary>
@@ -94,6 +97,8 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         // is counted and said, as tcpdump says what the kernel dropped.
         var queue = new BlockingCollection<object>(MaxQueued);
         long queueDrops = 0;
+        long received = 0, dropped = 0, ifDropped = 0;
+        bool ended = false;
         PcapNgWriter? writer = null;
         Exception? saveFailure = null;
         long written = 0;
@@ -135,9 +140,9 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
                 {
                     if (processor.Tracker.HasEnded)
                     {
-                        foreach (MptcpConnectionSummary ended in processor.Tracker.TakeEndedSummaries())
+                        foreach (MptcpConnectionSummary endedSummary in processor.Tracker.TakeEndedSummaries())
                         {
-                            if (!queue.TryAdd(ended))
+                            if (!queue.TryAdd(endedSummary))
                             {
                                 Interlocked.Increment(ref queueDrops);
                             }
@@ -167,20 +172,45 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
                 return true;
             });
 
-            // The stop conditions are checked on every pass: a busy link, or a slow pipeline, must not keep the capture past -Duration.
-            bool saidSaveFailure = false;
-            while (!_stopped.IsSet && !(Duration is { } d && clock.Elapsed >= d) && !(capture.WaitForStop(TimeSpan.Zero) && queue.Count == 0))
+            var countdown = new Countdown(this, "Watch-MptcpPackets");
+            if (Summary && Duration is { } length)
             {
-                if (queue.TryTake(out object? next, 100))
-                {
-                    WriteObject(next);
-                }
+                countdown.Start($"Capturing on {string.Join(", ", names)}", length);
+            }
 
-                if (!saidSaveFailure && saveFailure is not null)
+            // At a terminal, Ctrl+C is read as a key while the capture runs, so that it ends the capture as -Duration
+            // would: what was seen so far still goes out as objects, with the counts (tcpdump prints its counts too).
+            using var ctrlC = ControlCAsInput.TryTake(Host);
+            bool saidSaveFailure = false;
+            try
+            {
+                // The stop conditions are checked on every pass: a busy link, or a slow pipeline, must not keep the
+                // capture past -Duration.
+                while (!_stopped.IsSet && !(Duration is { } d && clock.Elapsed >= d) && !(capture.WaitForStop(TimeSpan.Zero) && queue.Count == 0))
                 {
-                    saidSaveFailure = true;
-                    WriteError(SaveFailed(saveFailure, savePath));
+                    if (ctrlC?.Pressed() == true)
+                    {
+                        WriteVerbose("Ctrl+C: the capture ends here.");
+                        break;
+                    }
+
+                    if (queue.TryTake(out object? next, 100))
+                    {
+                        WriteObject(next);
+                    }
+
+                    if (!saidSaveFailure && saveFailure is not null)
+                    {
+                        saidSaveFailure = true;
+                        WriteError(SaveFailed(saveFailure, savePath));
+                    }
+
+                    countdown.Show();
                 }
+            }
+            finally
+            {
+                countdown.Complete();
             }
 
             stoppedAt = clock.Elapsed;
@@ -188,10 +218,12 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
             {
                 saveFailure = null;
             }
+
+            ended = !_stopped.IsSet; // stopped: the pipeline takes no more objects
         }
         finally
         {
-            (long received, long dropped, long ifDropped) = capture.Stop();
+            (received, dropped, ifDropped) = capture.Stop();
             capture.Dispose();
             if (writer is not null && !CloseQuietly(writer, out Exception? closeFailure))
             {
@@ -199,11 +231,18 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
             }
 
             queue.CompleteAdding();
-            WriteVerbose($"libpcap counted {received} packets received, {dropped} dropped by the kernel, {ifDropped} dropped by the interface.");
-            if (dropped > 0 || ifDropped > 0)
+            if (!ended)
             {
-                WriteWarning($"The kernel dropped {dropped} packets (the interface {ifDropped}) during the capture: the objects miss those packets. A smaller -SnapLength or a narrower -Filter helps.");
+                // The pipeline is stopping (Ctrl+C where it cannot be read as a key, Select-Object -First, a stopped
+                // remote or hosted pipeline): objects can no longer go out, so what was seen is told to the host.
+                TellHostOnStop(processor, queue, received, dropped, ifDropped);
             }
+        }
+
+        WriteInformation(new HostInformationMessage { Message = Counts(processor, received, dropped, ifDropped) }, new[] { "PSHOST", "CaptureStatistics" });
+        if (dropped > 0 || ifDropped > 0)
+        {
+            WriteWarning($"The kernel dropped {dropped} packets (the interface {ifDropped}) during the capture: the objects miss those packets. A smaller -SnapLength or a narrower -Filter helps.");
         }
 
         // What the capture thread queued before the stop still goes out, for a moment only: a slow pipeline must not hold
@@ -280,4 +319,91 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
     }
 
     protected override void StopProcessing() => _stopped.Set();
+
+    // The line tcpdump prints at its end: what was captured, and what the kernel and the interface dropped.
+    private static string Counts(PacketProcessor processor, long received, long dropped, long ifDropped) =>
+        $"{processor.TcpSegments} TCP segments captured ({processor.MptcpSegments} with MPTCP options, {processor.Tracker.ConnectionCount} connections); " +
+        $"libpcap: {received} packets received, {dropped} dropped by the kernel, {ifDropped} dropped by the interface.";
+
+    private void TellHostOnStop(PacketProcessor processor, BlockingCollection<object> queue, long received, long dropped, long ifDropped)
+    {
+        try
+        {
+            if (Summary)
+            {
+                foreach (MptcpConnectionSummary summary in queue.OfType<MptcpConnectionSummary>().Concat(processor.Tracker.Summaries()))
+                {
+                    Host.UI.WriteLine($"{summary} {summary.Detail}");
+                }
+            }
+
+            Host.UI.WriteLine(Counts(processor, received, dropped, ifDropped));
+        }
+        catch (Exception e) when (e is HostException or NotImplementedException or PSNotImplementedException or InvalidOperationException)
+        {
+            // A host without a user interface: nothing more can be told.
+        }
+    }
+}
+
+/// <summary>
+/// Ctrl+C taken as a key (Console.TreatControlCAsInput) for the life of this object, where the host is a console
+/// whose input is a terminal; null elsewhere, where Ctrl+C stops the pipeline as usual.
+/// </summary>
+internal sealed class ControlCAsInput : IDisposable
+{
+    private readonly bool _before;
+
+    private ControlCAsInput(bool before) => _before = before;
+
+    public static ControlCAsInput? TryTake(PSHost host)
+    {
+        if (host.Name != "ConsoleHost" || Console.IsInputRedirected)
+        {
+            return null;
+        }
+
+        try
+        {
+            bool before = Console.TreatControlCAsInput;
+            Console.TreatControlCAsInput = true;
+            return new ControlCAsInput(before);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or PlatformNotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether Ctrl+C was pressed; other keys typed meanwhile are read and dropped.</summary>
+    public bool Pressed()
+    {
+        try
+        {
+            while (Console.KeyAvailable)
+            {
+                ConsoleKeyInfo key = Console.ReadKey(intercept: true);
+                if (key.KeyChar == '\u0003' || (key.Key == ConsoleKey.C && (key.Modifiers & ConsoleModifiers.Control) != 0))
+                {
+                    return true;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+        }
+
+        return false;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Console.TreatControlCAsInput = _before;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+        }
+    }
 }

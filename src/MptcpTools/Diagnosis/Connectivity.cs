@@ -1,4 +1,5 @@
 using System;
+using System.Management.Automation;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
@@ -66,7 +67,12 @@ public sealed class MptcpConnectivityResult
     public long AddAddrReceived { get; init; }
     public uint? Token { get; init; }
     public long BytesSent { get; init; }
+    // ConvertTo-Json writes DurationSeconds instead, a number a monitoring system reads; Format-List * shows that one too.
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan Duration { get; init; }
+    /// <summary><see cref="Duration"/> in seconds.</summary>
+    public double DurationSeconds => Duration.TotalSeconds;
     public IReadOnlyDictionary<string, long> CounterDeltas { get; init; } = new Dictionary<string, long>();
     /// <summary>Whether a plain TCP connection to the peer got through after the MPTCP attempt failed; null when none was tried.</summary>
     public bool? PlainTcpConnected { get; init; }

@@ -31,6 +31,9 @@ public sealed class DiagnosisGatherer
         _warning = warning ?? (_ => { });
     }
 
+    /// <summary>Hears each wait of known length (the capture, the probe's sending), for a caller that shows the time left.</summary>
+    public Action<string, TimeSpan>? Waiting { get; init; }
+
     /// <summary>Gathers the facts of this host (this network namespace).</summary>
     public static HostFacts Gather(DiagnosisRequest request) => new DiagnosisGatherer(request).Gather(CancellationToken.None);
 
@@ -54,7 +57,7 @@ public sealed class DiagnosisGatherer
             : null;
         // Only after a blackhole: a loopback MPTCP connection tells whether active opens are off right now.
         bool? activeDisabled = counters is not null && counters.GetValueOrDefault("Blackhole") > 0 ? ConnectivityProbe.ActiveOpensDisabled() : null;
-        List<MptcpConnection>? mptcpSockets = present
+        MptcpConnection[]? mptcpSockets = present
             ? Try(FindingComponent.PathManager, "MPTCP sockets", () => MptcpConnections.Read(listening: true, subflows: false, owners: false))
             : null;
         MptcpDaemonStatus? daemon = Try(FindingComponent.Daemon, "mptcpd", () => MptcpDaemon.Read(_request.DaemonConfigPath, _request.BusAddress));
@@ -62,6 +65,12 @@ public sealed class DiagnosisGatherer
         if (nmNote is not null)
         {
             _verbose(nmNote);
+            if (BusProblem(_request.BusAddress) is { } busProblem)
+            {
+                // No bus at all: systemd's view of the mptcpd unit and NetworkManager's settings are both missing.
+                _unavailable.Add(new UnavailableCheck(FindingComponent.Daemon, "mptcpd unit (systemd over D-Bus)", busProblem));
+                _unavailable.Add(new UnavailableCheck(FindingComponent.NetworkManager, "NetworkManager (D-Bus)", busProblem));
+            }
         }
 
         FirewallRuleset? firewall = Try(FindingComponent.Firewall, "firewall", () => ReadFirewall());
@@ -324,11 +333,13 @@ public sealed class DiagnosisGatherer
                     // With a capture, send while it runs, so joins and data show on the wire.
                     TimeSpan send = _request.CaptureSeconds is { } c ? TimeSpan.FromSeconds(Math.Max(0.5, c - 0.5)) : TimeSpan.FromSeconds(1);
                     _verbose($"Probing {remote}:{port} with an MPTCP connection.");
-                    probe = new PeerProbe(name, ConnectivityProbe.Run(remote, port, null, TimeSpan.FromSeconds(10), send, TimeSpan.Zero, cancel));
+                    probe = new PeerProbe(name, ConnectivityProbe.Run(remote, port, null, TimeSpan.FromSeconds(10), send, TimeSpan.Zero, cancel,
+                        length => Waiting?.Invoke($"Sending to {remote}:{port}{(capture is null ? "" : " while capturing")}", length)));
                 }
             }
             else if (_request.CaptureSeconds is { } seconds)
             {
+                Waiting?.Invoke("Capturing", TimeSpan.FromSeconds(seconds));
                 cancel.WaitHandle.WaitOne(TimeSpan.FromSeconds(seconds));
             }
 
@@ -351,6 +362,21 @@ public sealed class DiagnosisGatherer
         }
 
         return (probe, processor?.Tracker.Summaries().ToList());
+    }
+
+    // Why the D-Bus of systemd and NetworkManager cannot be reached at all; null when it can (a bus without
+    // NetworkManager on it is a host without NetworkManager, not a check that could not run).
+    private static string? BusProblem(string? address)
+    {
+        try
+        {
+            using SystemBus bus = SystemBus.Connect(address, TimeSpan.FromSeconds(3));
+            return null;
+        }
+        catch (BusUnavailableException e)
+        {
+            return e.Message;
+        }
     }
 
     private T? Try<T>(FindingComponent component, string check, Func<T> read) where T : class

@@ -26,6 +26,8 @@ public enum FindingComponent
     Application,
     Peer,
     Capture,
+    /// <summary>The diagnosis itself: whether every check ran.</summary>
+    Diagnosis,
 }
 
 /// <summary>
@@ -71,6 +73,7 @@ public static class FindingIds
     public const string EndpointRoleMismatch = nameof(EndpointRoleMismatch);
     public const string NetworkManagerSkipsAddress = nameof(NetworkManagerSkipsAddress);
     public const string EndpointManagersConflict = nameof(EndpointManagersConflict);
+    public const string DiagnosisIncomplete = nameof(DiagnosisIncomplete);
 
     /// <summary>Every id, in the order they are declared.</summary>
     public static IReadOnlyList<string> All { get; } = typeof(FindingIds)
@@ -92,8 +95,8 @@ public sealed class MptcpFinding
     public object[] Evidence { get; init; } = Array.Empty<object>();
     /// <summary>What to do, with the exact commands (rendered from <see cref="Repair"/> where there is one).</summary>
     public string Remediation { get; init; } = "";
-    /// <summary>Where the id is documented: Get-Help about_MptcpTools, section of the id.</summary>
-    public string HelpUri => $"about_MptcpTools#{Id}";
+    /// <summary>Where the id is documented: about_MptcpTools (Get-Help about_MptcpTools) in the project, at the id's entry.</summary>
+    public string HelpUri => ProjectSite.AboutTopic(Id);
     /// <summary>The changes that fix it, as data: what Repair-MptcpConfiguration binds and applies.</summary>
     public MptcpRepair[] Repair { get; init; } = Array.Empty<MptcpRepair>();
     /// <summary>Whether Repair-MptcpConfiguration applies every repair of this finding without -Force.</summary>

@@ -278,7 +278,7 @@ public sealed class RepairEngine
         if (status.Source != "systemd")
         {
             return new RepairPlan(r, RepairPlanStatus.Describe, r.Unit, "Enable and start the unit over D-Bus",
-                $"No systemd answered on the D-Bus, so the unit cannot be started from here: {r.Command}", null);
+                "No systemd answered on the D-Bus, so the unit cannot be started from here: run the Command by hand.", null);
         }
 
         if (status.Running && status.UnitFileState == "enabled")

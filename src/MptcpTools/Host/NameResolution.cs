@@ -17,6 +17,16 @@ public sealed class NameResolutionException : Exception
 /// <summary>Turns a host name or address literal into an address: the one resolver the module uses.</summary>
 public static class NameResolution
 {
+    /// <summary>What a failed lookup means, in words, with the resolver's own text ("Resource temporarily unavailable" alone says little).</summary>
+    public static string Explain(SocketException e) => e.SocketErrorCode switch
+    {
+        SocketError.HostNotFound => $"no such name: the DNS servers (or /etc/hosts) do not know it ({e.Message})",
+        SocketError.TryAgain => $"no answer from a DNS server: none is reachable, or it timed out; check /etc/resolv.conf and the route to the servers ({e.Message})",
+        SocketError.NoData => $"the name exists but has no address ({e.Message})",
+        SocketError.NoRecovery => $"the DNS server failed to answer ({e.Message})",
+        _ => e.Message,
+    };
+
     /// <summary>
     /// The address of <paramref name="name"/>: the literal itself, or the first resolved address of the
     /// <paramref name="preferred"/> family when there is one. Throws NameResolutionException.
@@ -35,7 +45,7 @@ public static class NameResolution
         }
         catch (SocketException e)
         {
-            throw new NameResolutionException(name, e.Message, e);
+            throw new NameResolutionException(name, Explain(e), e);
         }
         catch (ArgumentException e)
         {

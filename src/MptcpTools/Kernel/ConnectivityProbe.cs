@@ -38,8 +38,13 @@ public sealed class ProbeOutcome
 /// <summary>Opens a real MPTCP connection, optionally sends, and reads what it negotiated and what the counters did.</summary>
 public static class ConnectivityProbe
 {
-    /// <summary>Runs the attempt. Throws KernelException only when binding to <paramref name="source"/> fails.</summary>
-    public static ProbeOutcome Run(IPAddress remote, int port, IPAddress? source, TimeSpan timeout, TimeSpan sendFor, TimeSpan settle, CancellationToken cancel)
+    /// <summary>
+    /// Runs the attempt. Throws KernelException only when binding to <paramref name="source"/> fails.
+    /// <paramref name="connected"/> hears when the connection is up and how long the probe goes on sending (or
+    /// waiting for subflows), for a caller that shows the time left.
+    /// </summary>
+    public static ProbeOutcome Run(IPAddress remote, int port, IPAddress? source, TimeSpan timeout, TimeSpan sendFor, TimeSpan settle,
+        CancellationToken cancel, Action<TimeSpan>? connected = null)
     {
         var clock = Stopwatch.StartNew();
         Dictionary<string, long> before = ReadCounters();
@@ -69,12 +74,13 @@ public static class ConnectivityProbe
                     socket.Bind(source);
                 }
 
-                connectErrno = socket.Connect(new IPEndPoint(remote, port), timeout);
+                connectErrno = socket.Connect(new IPEndPoint(remote, port), timeout, cancel);
                 if (connectErrno == 0)
                 {
                     // This socket's own state, before other traffic can move the namespace's counters.
                     atConnect = socket.IsMptcp();
                     handshakeRetransmits = atConnect ? null : socket.TcpInfo()?.TotalRetransmits;
+                    connected?.Invoke(sendFor > TimeSpan.Zero ? sendFor : settle);
                     if (sendFor > TimeSpan.Zero)
                     {
                         byte[] chunk = new byte[64 * 1024];

@@ -10,12 +10,20 @@ namespace MptcpTools.Kernel;
 public sealed class KernelException : Exception
 {
     public KernelException(string operation, int errno, string? kernelMessage = null)
-        : base(Compose(operation, errno, kernelMessage))
+        : this(operation, errno, kernelMessage, null)
+    {
+    }
+
+    private KernelException(string operation, int errno, string? kernelMessage, string? advice)
+        : base(Compose(operation, errno, kernelMessage) + (advice is null ? "" : " " + advice))
     {
         Operation = operation;
         Errno = errno;
         KernelMessage = string.IsNullOrWhiteSpace(kernelMessage) ? null : kernelMessage;
     }
+
+    /// <summary>The same failure, its message followed by what it takes (a capability), for whoever reads only the message.</summary>
+    public KernelException WithAdvice(string advice) => new(Operation, Errno, KernelMessage, advice);
 
     /// <summary>What was being done, in words ("add endpoint 198.51.100.9").</summary>
     public string Operation { get; }
@@ -67,6 +75,7 @@ public static class Errnos
     public const int ECONNRESET = 104;
     public const int ECONNREFUSED = 111;
     public const int EHOSTUNREACH = 113;
+    public const int ECANCELED = 125;
 
     private static readonly Dictionary<int, string> Names = new()
     {
@@ -77,6 +86,7 @@ public static class Errnos
         [EOPNOTSUPP] = "EOPNOTSUPP", [EAFNOSUPPORT] = "EAFNOSUPPORT", [EADDRINUSE] = "EADDRINUSE",
         [EADDRNOTAVAIL] = "EADDRNOTAVAIL", [ENETUNREACH] = "ENETUNREACH", [ENOBUFS] = "ENOBUFS",
         [ETIMEDOUT] = "ETIMEDOUT", [ECONNREFUSED] = "ECONNREFUSED", [ECONNRESET] = "ECONNRESET", [EHOSTUNREACH] = "EHOSTUNREACH",
+        [ECANCELED] = "ECANCELED",
     };
 
     public static string Name(int errno) => Names.TryGetValue(errno, out string? name) ? name : $"E{errno}";

@@ -1,4 +1,5 @@
 using System;
+using System.Management.Automation;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
@@ -24,7 +25,12 @@ public sealed class MptcpSubflow
     public ulong? MapSequence { get; init; }
     public uint? MapSubflowSequence { get; init; }
     public ushort? MapDataLength { get; init; }
+    // ConvertTo-Json writes RttMilliseconds instead, a number a monitoring system reads; Format-List * shows that one too.
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? Rtt { get; init; }
+    /// <summary><see cref="Rtt"/> in milliseconds, as ss prints it.</summary>
+    public double? RttMilliseconds => Rtt?.TotalMilliseconds;
     public uint? Retransmissions { get; init; }
     public ulong? BytesSent { get; init; }
     public ulong? BytesAcked { get; init; }
@@ -63,11 +69,11 @@ public sealed class MptcpConnection
     public ulong? BytesRetransmitted { get; init; }
     public uint Inode { get; init; }
     public uint Uid { get; init; }
-    public int? ProcessId { get; init; }
-    public string? ProcessName { get; init; }
-    public MptcpSubflow[] Subflows { get; init; } = Array.Empty<MptcpSubflow>();
+    public int? ProcessId { get; internal set; }
+    public string? ProcessName { get; internal set; }
+    public MptcpSubflow[] Subflows { get; internal set; } = Array.Empty<MptcpSubflow>();
     /// <summary>What the kernel did not tell, and so what this object lacks.</summary>
-    public string? Note { get; init; }
+    public string? Note { get; internal set; }
 
     public override string ToString() => $"{LocalAddress}:{LocalPort} > {RemoteAddress}:{RemotePort} {State} token {Token:x8} subflows {SubflowCount}";
 }

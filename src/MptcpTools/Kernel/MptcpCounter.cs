@@ -1,4 +1,5 @@
 using System;
+using System.Management.Automation;
 using System.Collections.Generic;
 using System.IO;
 
@@ -22,7 +23,12 @@ public sealed class MptcpCounter
     public long Value { get; }
     /// <summary>The change over <see cref="Interval"/>, when one was asked for.</summary>
     public long? Delta { get; }
+    // ConvertTo-Json writes IntervalSeconds instead, a number a monitoring system reads; Format-List * shows that one too.
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? Interval { get; }
+    /// <summary><see cref="Interval"/> in seconds.</summary>
+    public double? IntervalSeconds => Interval?.TotalSeconds;
     /// <summary>What the counter counts, from the kernel's own code (net/mptcp); null for a counter this module does not know.</summary>
     public string? Description { get; }
     /// <summary>What a non-zero value means; Unknown for a counter this module does not know (a newer kernel's).</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Management.Automation;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
@@ -37,11 +38,26 @@ public sealed class MptcpKernelState
     public string? Scheduler { get; private set; }
     public string[] AvailableSchedulers { get; private set; } = Array.Empty<string>();
     public bool? ChecksumEnabled { get; private set; }
+    // ConvertTo-Json writes AddAddrTimeoutSeconds instead, a number a monitoring system reads; Format-List * shows that one too.
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? AddAddrTimeout { get; private set; }
+    /// <summary><see cref="AddAddrTimeout"/> in seconds, as the sysctl holds it.</summary>
+    public double? AddAddrTimeoutSeconds => AddAddrTimeout?.TotalSeconds;
     public bool? AllowJoinInitialAddrPort { get; private set; }
     public int? StaleLossCount { get; private set; }
+    // ConvertTo-Json writes CloseTimeoutSeconds instead, a number a monitoring system reads; Format-List * shows that one too.
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? CloseTimeout { get; private set; }
+    /// <summary><see cref="CloseTimeout"/> in seconds, as the sysctl holds it.</summary>
+    public double? CloseTimeoutSeconds => CloseTimeout?.TotalSeconds;
+    // ConvertTo-Json writes BlackholeTimeoutSeconds instead, a number a monitoring system reads; Format-List * shows that one too.
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? BlackholeTimeout { get; private set; }
+    /// <summary><see cref="BlackholeTimeout"/> in seconds, as the sysctl holds it.</summary>
+    public double? BlackholeTimeoutSeconds => BlackholeTimeout?.TotalSeconds;
     public int? SynRetransBeforeTcpFallback { get; private set; }
     /// <summary>Every net.mptcp.* sysctl this kernel has, as the kernel prints it.</summary>
     public IReadOnlyDictionary<string, string> Sysctls { get; private set; } = new SortedDictionary<string, string>();

@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace MptcpTools.Kernel;
 
@@ -77,7 +78,7 @@ public sealed unsafe class MptcpSocket : IDisposable
     }
 
     /// <summary>Connects within the timeout. Returns the errno (0 when connected, ETIMEDOUT after the timeout).</summary>
-    public int Connect(IPEndPoint remote, TimeSpan timeout)
+    public int Connect(IPEndPoint remote, TimeSpan timeout, CancellationToken cancel = default)
     {
         int flags = Native.Fcntl(_fd, Native.F_GETFL, 0);
         Native.Fcntl(_fd, Native.F_SETFL, flags | Native.O_NONBLOCK);
@@ -97,14 +98,17 @@ public sealed unsafe class MptcpSocket : IDisposable
             int ready;
             do
             {
-                int left = (int)Math.Max(0, (timeout - clock.Elapsed).TotalMilliseconds);
+                // In slices, so that a cancellation (Ctrl+C) ends the wait within a tenth of a second.
+                int left = (int)Math.Clamp((timeout - clock.Elapsed).TotalMilliseconds, 0, 100);
                 ready = Native.Poll(&pfd, 1, left);
             }
-            while (ready < 0 && Marshal.GetLastPInvokeError() == Errnos.EINTR);
+            while ((ready < 0 && Marshal.GetLastPInvokeError() == Errnos.EINTR)
+                   || (ready == 0 && clock.Elapsed < timeout && !cancel.IsCancellationRequested));
 
             if (ready == 0)
             {
-                return Errnos.ETIMEDOUT;
+                Native.Fcntl(_fd, Native.F_SETFL, flags);
+                return cancel.IsCancellationRequested ? Errnos.ECANCELED : Errnos.ETIMEDOUT;
             }
 
             int soError = 0, len = sizeof(int);

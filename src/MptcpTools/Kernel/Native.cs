@@ -150,6 +150,18 @@ internal static unsafe class Native
     [DllImport("libc", SetLastError = true, EntryPoint = "readlink")]
     internal static extern nint ReadLink(byte* path, byte* buffer, nint size);
 
+    internal const int O_DIRECTORY = 0x10000;
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "openat")]
+    internal static extern int OpenAt(int dirfd, byte* path, int flags);
+
+    /// <summary>getdents64(2): struct linux_dirent64 records (d_ino, d_off, d_reclen at 16, d_type at 18, d_name at 19).</summary>
+    [DllImport("libc", SetLastError = true, EntryPoint = "getdents64")]
+    internal static extern nint GetDents64(int fd, byte* buffer, nint size);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "readlinkat")]
+    internal static extern nint ReadLinkAt(int dirfd, byte* path, byte* buffer, nint size);
+
     [DllImport("libc", EntryPoint = "strerror_r")]
     private static extern nint StrErrorR(int errnum, byte* buf, nint buflen);
 

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace MptcpTools.Kernel;
@@ -61,6 +62,7 @@ public readonly struct NetlinkAttribute
 /// <summary>Parses a run of netlink attributes; never reads past the buffer.</summary>
 public static class NetlinkAttributes
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static IReadOnlyList<NetlinkAttribute> Parse(ReadOnlyMemory<byte> buffer)
     {
         var list = new List<NetlinkAttribute>();
@@ -82,6 +84,7 @@ public static class NetlinkAttributes
         return list;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static NetlinkAttribute? Find(IReadOnlyList<NetlinkAttribute> attributes, ushort type)
     {
         foreach (NetlinkAttribute attribute in attributes)

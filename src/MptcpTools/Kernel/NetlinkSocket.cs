@@ -1,8 +1,13 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace MptcpTools.Kernel;
+
+/// <summary>One message's payload during <see cref="NetlinkSocket.Dump"/>; valid only during the call.</summary>
+public delegate void NetlinkPayloadHandler(ReadOnlySpan<byte> payload);
 
 /// <summary>
 /// A netlink socket in the caller's network namespace: request/response with acks, dumps, and
@@ -11,7 +16,9 @@ namespace MptcpTools.Kernel;
 public sealed unsafe class NetlinkSocket : IDisposable
 {
     private readonly int _fd;
-    private readonly byte[] _buffer = new byte[256 * 1024];
+    // The kernel fills a dump datagram to at most 32 KiB; 64 KiB stays below the large-object heap, where an
+    // array per socket (dumps open one after another) would bring on full collections.
+    private readonly byte[] _buffer = new byte[64 * 1024];
     private uint _sequence = (uint)Environment.TickCount;
     private bool _disposed;
 
@@ -131,10 +138,79 @@ public sealed unsafe class NetlinkSocket : IDisposable
         }
     }
 
-    /// <summary>Receives one datagram and splits it into messages (also used for event streams).</summary>
-    public IReadOnlyList<NetlinkMessage> Receive(string operation)
+    /// <summary>
+    /// Sends a dump request and hands each reply of <paramref name="messageType"/> to <paramref name="handler"/>
+    /// as it arrives, straight from the receive buffer: no copy and no object per message, for dumps of tens of
+    /// thousands of sockets. The span is valid only during the call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Dump(NetlinkRequestBuilder builder, string operation, ushort messageType, NetlinkPayloadHandler handler)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        uint sequence = unchecked(++_sequence);
+        byte[] request = builder.Build(sequence);
+        var destination = new Native.SockAddrNetlink { Family = Native.AF_NETLINK };
+        fixed (byte* p = request)
+        {
+            if (Native.SendTo(_fd, p, request.Length, 0, ref destination, sizeof(Native.SockAddrNetlink)) < 0)
+            {
+                throw new KernelException(operation, Marshal.GetLastPInvokeError());
+            }
+        }
+
+        while (true)
+        {
+            int received = ReceiveInto(operation);
+            ReadOnlySpan<byte> datagram = _buffer.AsSpan(0, received);
+            int offset = 0;
+            while (offset + Netlink.HeaderLength <= datagram.Length)
+            {
+                int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(datagram[offset..]);
+                if (length < Netlink.HeaderLength || offset + length > datagram.Length)
+                {
+                    throw new FormatException($"netlink message at offset {offset} claims {length} bytes, {datagram.Length - offset} remain");
+                }
+
+                ushort type = BinaryPrimitives.ReadUInt16LittleEndian(datagram[(offset + 4)..]);
+                ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(datagram[(offset + 6)..]);
+                uint messageSequence = BinaryPrimitives.ReadUInt32LittleEndian(datagram[(offset + 8)..]);
+                ReadOnlySpan<byte> payload = datagram.Slice(offset + Netlink.HeaderLength, length - Netlink.HeaderLength);
+                offset += Netlink.Align(length);
+                if (messageSequence != sequence)
+                {
+                    continue; // a late answer to an earlier request
+                }
+
+                if (type == messageType)
+                {
+                    handler(payload);
+                }
+                else if (type == Netlink.NLMSG_DONE)
+                {
+                    // A dump that failed part-way reports the error in DONE's payload.
+                    if (payload.Length >= 4 && BinaryPrimitives.ReadInt32LittleEndian(payload) is < 0 and var status)
+                    {
+                        throw new KernelException(operation, -status);
+                    }
+
+                    return;
+                }
+                else if (type == Netlink.NLMSG_ERROR)
+                {
+                    (int errno, string? text) = new NetlinkMessage(type, flags, messageSequence, 0, payload.ToArray()).ReadError();
+                    if (errno != 0)
+                    {
+                        throw new KernelException(operation, errno, text);
+                    }
+
+                    return;
+                }
+            }
+        }
+    }
+
+    private int ReceiveInto(string operation)
+    {
         nint received;
         fixed (byte* p = _buffer)
         {
@@ -151,8 +227,17 @@ public sealed unsafe class NetlinkSocket : IDisposable
             throw new KernelException(operation, errno == Errnos.EAGAIN ? Errnos.ETIMEDOUT : errno);
         }
 
+        return (int)received;
+    }
+
+    /// <summary>Receives one datagram and splits it into messages (also used for event streams).</summary>
+    public IReadOnlyList<NetlinkMessage> Receive(string operation)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int received = ReceiveInto(operation);
+
         // Copy out: the receive buffer is reused, the messages may be kept by the caller.
-        byte[] datagram = _buffer.AsSpan(0, (int)received).ToArray();
+        byte[] datagram = _buffer.AsSpan(0, received).ToArray();
         return NetlinkMessage.ParseDatagram(datagram);
     }
 

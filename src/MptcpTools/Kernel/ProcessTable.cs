@@ -26,18 +26,34 @@ public static class ProcessTable
     /// <summary>Socket inode to (pid, name) for every process whose fds this process may read.</summary>
     public static Dictionary<uint, (int Pid, string Name)> SocketOwners(string proc = "/proc")
     {
+        using SocketOwnerMap map = FindSocketOwners(null, proc);
         var owners = new Dictionary<uint, (int, string)>();
-        foreach (int pid in ProcessIds(proc))
+        foreach ((uint inode, int pid) in map.Entries())
         {
-            string? name = null;
-            foreach (uint inode in SocketInodes(pid, proc))
-            {
-                name ??= CommandName(pid, proc) ?? "";
-                owners.TryAdd(inode, (pid, name));
-            }
+            map.TryGet(inode, out _, out string? name);
+            owners[inode] = (pid, name ?? "");
         }
 
         return owners;
+    }
+
+    /// <summary>
+    /// The owners of every socket of the processes of this network namespace, and of the other processes those
+    /// of the inodes <paramref name="wanted"/> gives that none here holds (see SocketOwnerScan); null wanted: all.
+    /// </summary>
+    public static SocketOwnerMap FindSocketOwners(Func<IEnumerable<uint>>? wanted, string proc = "/proc")
+    {
+        SocketOwnerIndex index = SocketOwnerScan.Scan(proc, wanted);
+        var names = new Dictionary<int, string>();
+        foreach ((uint _, int pid) in index.Entries())
+        {
+            if (!names.ContainsKey(pid))
+            {
+                names[pid] = CommandName(pid, proc) ?? "";
+            }
+        }
+
+        return new SocketOwnerMap(index, names);
     }
 
     /// <summary>The processes whose name (comm) matches.</summary>
@@ -56,26 +72,7 @@ public static class ProcessTable
     }
 
     /// <summary>The socket inodes among a process's file descriptors (empty when unreadable).</summary>
-    public static List<uint> SocketInodes(int pid, string proc = "/proc")
-    {
-        var inodes = new List<uint>();
-        string dir = $"{proc}/{pid}/fd";
-        try
-        {
-            foreach (string fd in Directory.EnumerateFileSystemEntries(dir))
-            {
-                if (ReadSocketInode(fd) is { } inode)
-                {
-                    inodes.Add(inode);
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-
-        return inodes;
-    }
+    public static List<uint> SocketInodes(int pid, string proc = "/proc") => SocketOwnerScan.InodesOf(proc, pid);
 
     public static string? CommandName(int pid, string proc = "/proc")
     {
@@ -134,39 +131,31 @@ public static class ProcessTable
             return null;
         }
     }
+}
 
-    // readlink(2) straight into a stack buffer: thousands of descriptors must not cost thousands of
-    // FileInfo objects. A socket's link reads "socket:[INODE]".
-    private static unsafe uint? ReadSocketInode(string path)
+/// <summary>Which process holds each socket inode, and the processes' names; disposing returns its pooled index.</summary>
+public sealed class SocketOwnerMap : IDisposable
+{
+    private readonly SocketOwnerIndex? _index;
+    private readonly Dictionary<int, string> _names;
+
+    internal SocketOwnerMap(SocketOwnerIndex? index, Dictionary<int, string> names)
     {
-        Span<byte> name = stackalloc byte[path.Length * 3 + 1];
-        int n = System.Text.Encoding.UTF8.GetBytes(path, name);
-        name[n] = 0;
-        byte* target = stackalloc byte[64];
-        nint length;
-        fixed (byte* p = name)
-        {
-            length = Native.ReadLink(p, target, 64);
-        }
-
-        var link = new ReadOnlySpan<byte>(target, (int)Math.Max(0, length));
-        ReadOnlySpan<byte> prefix = "socket:["u8;
-        if (length < prefix.Length + 2 || !link.StartsWith(prefix) || link[^1] != (byte)']')
-        {
-            return null;
-        }
-
-        uint inode = 0;
-        foreach (byte b in link[prefix.Length..^1])
-        {
-            if (b < (byte)'0' || b > (byte)'9')
-            {
-                return null;
-            }
-
-            inode = inode * 10 + (uint)(b - '0');
-        }
-
-        return inode;
+        _index = index;
+        _names = names;
     }
+
+    public static SocketOwnerMap Empty => new(null, new Dictionary<int, string>());
+
+    /// <summary>Each socket inode once, with the lowest process id that holds it.</summary>
+    public IEnumerable<(uint Inode, int Pid)> Entries() => _index?.Entries() ?? Array.Empty<(uint, int)>();
+
+    public bool TryGet(uint inode, out int pid, out string? name)
+    {
+        name = null;
+        pid = 0;
+        return _index is not null && _index.TryGet(inode, out pid) && _names.TryGetValue(pid, out name);
+    }
+
+    public void Dispose() => _index?.Dispose();
 }

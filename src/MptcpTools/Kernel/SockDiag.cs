@@ -2,6 +2,8 @@ using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Net;
+using System.Runtime.CompilerServices;
+using System.Text;
 
 namespace MptcpTools.Kernel;
 
@@ -80,12 +82,12 @@ public sealed class DiagSocket
 public static class SockDiag
 {
     public const ushort SOCK_DIAG_BY_FAMILY = 20;
-    private const byte IPPROTO_TCP = 6;
+    public const byte IPPROTO_TCP = 6;
     private const ushort INET_DIAG_REQ_PROTOCOL = 3;
-    private const ushort INET_DIAG_INFO = 2;
-    private const ushort INET_DIAG_ULP_INFO = 19;
-    private const ushort INET_ULP_INFO_NAME = 1;
-    private const ushort INET_ULP_INFO_MPTCP = 3;
+    internal const ushort INET_DIAG_INFO = 2;
+    internal const ushort INET_DIAG_ULP_INFO = 19;
+    internal const ushort INET_ULP_INFO_NAME = 1;
+    internal const ushort INET_ULP_INFO_MPTCP = 3;
 
     /// <summary>Every state except LISTEN, CLOSE and NEW_SYN_RECV: what `ss` shows without -a.</summary>
     public const uint ConnectedStates = 0x1fff & ~((1u << 10) | (1u << 7) | (1u << 12));
@@ -100,20 +102,23 @@ public static class SockDiag
     private static List<DiagSocket> Dump(int protocol, uint states)
     {
         var sockets = new List<DiagSocket>();
+        Dump(protocol, states, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (payload) => sockets.Add(Parse(payload)));
+        return sockets;
+    }
+
+    /// <summary>
+    /// Dumps the sockets of one protocol (IPv4, then IPv6) in the given states, handing each inet_diag_msg to
+    /// <paramref name="handler"/> straight from the receive buffer, so a caller that keeps only some of them
+    /// (the subflows among all TCP sockets) allocates nothing for the rest.
+    /// </summary>
+    public static void Dump(int protocol, uint states, NetlinkPayloadHandler handler)
+    {
         using NetlinkSocket netlink = NetlinkSocket.Open(Native.NETLINK_SOCK_DIAG);
+        string operation = $"list {(protocol == IPPROTO_TCP ? "TCP" : "MPTCP")} sockets";
         foreach (int family in new[] { Native.AF_INET, Native.AF_INET6 })
         {
-            NetlinkRequestBuilder request = BuildRequest(family, protocol, states);
-            foreach (NetlinkMessage message in netlink.Request(request, $"list {(protocol == IPPROTO_TCP ? "TCP" : "MPTCP")} sockets"))
-            {
-                if (message.Type == SOCK_DIAG_BY_FAMILY)
-                {
-                    sockets.Add(Parse(message.Payload));
-                }
-            }
+            netlink.Dump(BuildRequest(family, protocol, states), operation, SOCK_DIAG_BY_FAMILY, handler);
         }
-
-        return sockets;
     }
 
     /// <summary>The request: struct inet_diag_req_v2, plus the protocol attribute for MPTCP.</summary>
@@ -137,25 +142,47 @@ public static class SockDiag
     }
 
     /// <summary>Reads struct inet_diag_msg and its attributes.</summary>
-    public static DiagSocket Parse(ReadOnlyMemory<byte> payload)
+    public static DiagSocket Parse(ReadOnlyMemory<byte> payload) => Parse(payload.Span);
+
+    /// <summary>Reads struct inet_diag_msg and its attributes; the attributes kept are copied out of the buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static DiagSocket Parse(ReadOnlySpan<byte> m)
     {
-        ReadOnlySpan<byte> m = payload.Span;
-        if (m.Length < 72)
+        if (m.Length < MessageLength)
         {
-            throw new FormatException($"inet_diag_msg of {m.Length} bytes, 72 expected");
+            throw new FormatException($"inet_diag_msg of {m.Length} bytes, {MessageLength} expected");
         }
 
         int family = m[0];
         bool v6 = family == Native.AF_INET6;
-        IReadOnlyList<NetlinkAttribute> attributes = NetlinkAttributes.Parse(payload[72..]);
-        byte[]? info = NetlinkAttributes.Find(attributes, INET_DIAG_INFO)?.Data.ToArray();
+        byte[]? info = null;
         string? ulpName = null;
         IReadOnlyList<NetlinkAttribute>? ulpMptcp = null;
-        if (NetlinkAttributes.Find(attributes, INET_DIAG_ULP_INFO) is { } ulp)
+        ReadOnlySpan<byte> attributes = m[MessageLength..];
+        int offset = 0;
+        while (NextAttribute(attributes, ref offset, out ushort type, out ReadOnlySpan<byte> data))
         {
-            IReadOnlyList<NetlinkAttribute> nested = ulp.AsNested();
-            ulpName = NetlinkAttributes.Find(nested, INET_ULP_INFO_NAME)?.AsString();
-            ulpMptcp = NetlinkAttributes.Find(nested, INET_ULP_INFO_MPTCP)?.AsNested();
+            if (type == INET_DIAG_INFO)
+            {
+                info = data.ToArray();
+            }
+            else if (type == INET_DIAG_ULP_INFO)
+            {
+                int nestedOffset = 0;
+                while (NextAttribute(data, ref nestedOffset, out ushort nestedType, out ReadOnlySpan<byte> nested))
+                {
+                    if (nestedType == INET_ULP_INFO_NAME)
+                    {
+                        int nul = nested.IndexOf((byte)0);
+                        ReadOnlySpan<byte> text = nul >= 0 ? nested[..nul] : nested;
+                        ulpName = text.SequenceEqual(MptcpUlp) ? "mptcp" : Encoding.UTF8.GetString(text);
+                    }
+                    else if (nestedType == INET_ULP_INFO_MPTCP)
+                    {
+                        ulpMptcp = NetlinkAttributes.Parse(nested.ToArray());
+                    }
+                }
+            }
         }
 
         return new DiagSocket
@@ -176,6 +203,31 @@ public static class SockDiag
             UlpName = ulpName,
             UlpMptcp = ulpMptcp,
         };
+    }
+
+    internal const int MessageLength = 72;
+    internal static ReadOnlySpan<byte> MptcpUlp => "mptcp"u8;
+
+    // The next attribute of a run; false at its end. Throws on an attribute that claims more than the buffer holds.
+    internal static bool NextAttribute(ReadOnlySpan<byte> buffer, scoped ref int offset, out ushort type, out ReadOnlySpan<byte> data)
+    {
+        if (offset + 4 > buffer.Length)
+        {
+            type = 0;
+            data = default;
+            return false;
+        }
+
+        ushort length = BinaryPrimitives.ReadUInt16LittleEndian(buffer[offset..]);
+        type = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(buffer[(offset + 2)..]) & Netlink.NLA_TYPE_MASK);
+        if (length < 4 || offset + length > buffer.Length)
+        {
+            throw new FormatException($"netlink attribute at offset {offset} claims {length} bytes, {buffer.Length - offset} remain");
+        }
+
+        data = buffer.Slice(offset + 4, length - 4);
+        offset += Netlink.Align(length);
+        return true;
     }
 }
 
@@ -204,6 +256,7 @@ public sealed class MptcpInfo
     /// <summary>Subflows including the initial one (newer kernels only).</summary>
     public byte? SubflowsTotal { get; init; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static MptcpInfo Parse(ReadOnlySpan<byte> b)
     {
         if (b.Length < 40)
@@ -220,21 +273,29 @@ public sealed class MptcpInfo
             AddAddrSignalMax = b[4],
             AddAddrAcceptedMax = b[5],
             Flags = (MptcpInfoFlags)BinaryPrimitives.ReadUInt32LittleEndian(b[8..]),
-            Token = BinaryPrimitives.ReadUInt32LittleEndian(b[12..]),
+            Token = BinaryPrimitives.ReadUInt32LittleEndian(b[TokenOffset..]),
             WriteSequence = BinaryPrimitives.ReadUInt64LittleEndian(b[16..]),
             SendUnacknowledged = BinaryPrimitives.ReadUInt64LittleEndian(b[24..]),
             ReceiveNext = BinaryPrimitives.ReadUInt64LittleEndian(b[32..]),
             LocalAddressesUsed = b.Length > 40 ? b[40] : (byte)0,
             LocalAddressesMax = b.Length > 41 ? b[41] : (byte)0,
-            ChecksumEnabled = b.Length > 42 && b[42] != 0,
+            ChecksumEnabled = b.Length > ChecksumOffset && b[ChecksumOffset] != 0,
             Retransmits = b.Length >= 48 ? BinaryPrimitives.ReadUInt32LittleEndian(b[44..]) : null,
-            BytesRetransmitted = b.Length >= 56 ? BinaryPrimitives.ReadUInt64LittleEndian(b[48..]) : null,
-            BytesSent = b.Length >= 64 ? BinaryPrimitives.ReadUInt64LittleEndian(b[56..]) : null,
-            BytesReceived = b.Length >= 72 ? BinaryPrimitives.ReadUInt64LittleEndian(b[64..]) : null,
-            BytesAcked = b.Length >= 80 ? BinaryPrimitives.ReadUInt64LittleEndian(b[72..]) : null,
-            SubflowsTotal = b.Length > 80 ? b[80] : null,
+            BytesRetransmitted = UInt64At(b, BytesRetransmittedOffset),
+            BytesSent = UInt64At(b, BytesSentOffset),
+            BytesReceived = UInt64At(b, BytesReceivedOffset),
+            BytesAcked = UInt64At(b, BytesAckedOffset),
+            SubflowsTotal = b.Length > SubflowsTotalOffset ? b[SubflowsTotalOffset] : null,
         };
     }
+
+    // Offsets of the fields a connection listing reads straight from the dump (MptcpConnections.ParseConnection).
+    internal const int MinimumLength = 40, TokenOffset = 12, ChecksumOffset = 42, BytesRetransmittedOffset = 48, BytesSentOffset = 56;
+    internal const int BytesReceivedOffset = 64, BytesAckedOffset = 72, SubflowsTotalOffset = 80;
+
+    /// <summary>A u64 field, or null when the kernel's copy of the struct ends before it.</summary>
+    internal static ulong? UInt64At(ReadOnlySpan<byte> b, int offset) =>
+        b.Length >= offset + 8 ? BinaryPrimitives.ReadUInt64LittleEndian(b[offset..]) : null;
 }
 
 /// <summary>The struct tcp_info figures that matter to MPTCP diagnosis.</summary>
@@ -254,6 +315,7 @@ public sealed class TcpInfo
     public uint? SegmentsOut { get; init; }
     public uint? SegmentsIn { get; init; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TcpInfo Parse(ReadOnlySpan<byte> b)
     {
         if (b.Length < 104)
@@ -266,16 +328,22 @@ public sealed class TcpInfo
             State = (TcpState)b[0],
             Retransmits = b[2],
             Mss = BinaryPrimitives.ReadUInt32LittleEndian(b[16..]),
-            Rtt = TimeSpan.FromTicks(BinaryPrimitives.ReadUInt32LittleEndian(b[68..]) * 10L),
+            Rtt = RttAt(b),
             RttVariance = TimeSpan.FromTicks(BinaryPrimitives.ReadUInt32LittleEndian(b[72..]) * 10L),
             CongestionWindow = BinaryPrimitives.ReadUInt32LittleEndian(b[80..]),
-            TotalRetransmits = BinaryPrimitives.ReadUInt32LittleEndian(b[100..]),
-            BytesAcked = b.Length >= 128 ? BinaryPrimitives.ReadUInt64LittleEndian(b[120..]) : null,
-            BytesReceived = b.Length >= 136 ? BinaryPrimitives.ReadUInt64LittleEndian(b[128..]) : null,
+            TotalRetransmits = BinaryPrimitives.ReadUInt32LittleEndian(b[TotalRetransmitsOffset..]),
+            BytesAcked = MptcpInfo.UInt64At(b, BytesAckedOffset),
+            BytesReceived = MptcpInfo.UInt64At(b, BytesReceivedOffset),
             SegmentsOut = b.Length >= 140 ? BinaryPrimitives.ReadUInt32LittleEndian(b[136..]) : null,
             SegmentsIn = b.Length >= 144 ? BinaryPrimitives.ReadUInt32LittleEndian(b[140..]) : null,
-            BytesSent = b.Length >= 208 ? BinaryPrimitives.ReadUInt64LittleEndian(b[200..]) : null,
+            BytesSent = MptcpInfo.UInt64At(b, BytesSentOffset),
             BytesRetransmitted = b.Length >= 216 ? BinaryPrimitives.ReadUInt64LittleEndian(b[208..]) : null,
         };
     }
+
+    // Offsets of the fields a connection listing reads straight from the dump (MptcpConnections.ParseSubflow).
+    internal const int MinimumLength = 104, TotalRetransmitsOffset = 100, BytesAckedOffset = 120, BytesReceivedOffset = 128, BytesSentOffset = 200;
+
+    /// <summary>tcpi_rtt, in microseconds in the struct.</summary>
+    internal static TimeSpan RttAt(ReadOnlySpan<byte> b) => TimeSpan.FromTicks(BinaryPrimitives.ReadUInt32LittleEndian(b[68..]) * 10L);
 }

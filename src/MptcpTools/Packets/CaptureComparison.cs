@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Management.Automation;
 using System.Net;
 using System.Threading;
 
@@ -76,13 +77,26 @@ public sealed class MptcpSubflowComparison
     public long Resegmented { get; internal set; }
     public long OptionsStripped { get; internal set; }
     public long OptionsRewritten { get; internal set; }
+    // Durations: ConvertTo-Json writes the *Milliseconds numbers instead, which a monitoring system reads.
     /// <summary>Difference capture's clock minus the reference capture's, estimated from the handshakes.</summary>
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? ClockOffset { get; internal set; }
+    public double? ClockOffsetMilliseconds => ClockOffset?.TotalMilliseconds;
     /// <summary>Always true: the offset (and so the delays) rest on the assumption that the handshake's two directions took equally long.</summary>
     public bool ClockOffsetEstimated { get; internal set; } = true;
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? OneWayDelayMin { get; internal set; }
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? OneWayDelayMedian { get; internal set; }
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? OneWayDelayMax { get; internal set; }
+    public double? OneWayDelayMinMilliseconds => OneWayDelayMin?.TotalMilliseconds;
+    public double? OneWayDelayMedianMilliseconds => OneWayDelayMedian?.TotalMilliseconds;
+    public double? OneWayDelayMaxMilliseconds => OneWayDelayMax?.TotalMilliseconds;
     public MptcpCaptureDifference[] Differences { get; internal set; } = Array.Empty<MptcpCaptureDifference>();
 
     public override string ToString() => $"{Subflow} {Direction}: {Sent} sent, {Lost} lost, {Differences.Length} differences";
@@ -93,7 +107,10 @@ public sealed class MptcpCaptureComparison
 {
     public string ReferencePath { get; internal set; } = "";
     public string DifferencePath { get; internal set; } = "";
+    [Hidden]
+    [Newtonsoft.Json.JsonIgnore]
     public TimeSpan? ClockOffset { get; internal set; }
+    public double? ClockOffsetMilliseconds => ClockOffset?.TotalMilliseconds;
     public MptcpSubflowComparison[] Subflows { get; internal set; } = Array.Empty<MptcpSubflowComparison>();
     public IEnumerable<MptcpCaptureDifference> Differences => Subflows.SelectMany(s => s.Differences);
 }

@@ -4,6 +4,9 @@
 //   send  --to ADDR --port P [--plain] [--bytes N] [--hold SECONDS] [--from ADDR] [--delay SECONDS] [--connections C]
 //                                                    connect (C times), send N bytes on each, keep the connections
 //                                                    open HOLD seconds; prints one JSON line about the first one
+//        [--then-netns NAME]                         after connecting, move to network namespace NAME (setns on
+//                                                    the main thread, so /proc/PID/ns/net shows it) and hold
+//                                                    the connections there: a socket owned from elsewhere
 //
 // .NET's Socket constructor rejects protocol 262 (IPPROTO_MPTCP), so the descriptor comes from libc
 // socket() and is wrapped in a SafeSocketHandle; everything after that is the ordinary Socket API.
@@ -27,6 +30,11 @@ static class Program
 
     [DllImport("libc", SetLastError = true)]
     static extern unsafe int getrlimit(int resource, ulong* limits);
+
+    [DllImport("libc", SetLastError = true)]
+    static extern int setns(int fd, int nstype);
+
+    const int CLONE_NEWNET = 0x40000000;
 
     [DllImport("libc", SetLastError = true)]
     static extern unsafe int setrlimit(int resource, ulong* limits);
@@ -175,6 +183,15 @@ static class Program
 
         Socket socket = sockets[0];
         var local = (IPEndPoint)socket.LocalEndPoint!;
+        if (o.TryGetValue("then-netns", out string? netns))
+        {
+            using var handle = File.OpenHandle($"/run/netns/{netns}");
+            if (setns((int)handle.DangerousGetHandle(), CLONE_NEWNET) != 0)
+            {
+                throw new ArgumentException($"setns {netns}: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             mptcp = IsMptcp(socket),

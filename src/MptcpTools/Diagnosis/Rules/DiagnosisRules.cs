@@ -53,7 +53,7 @@ public static class DiagnosisRules
     public static IReadOnlyList<DiagnosisRule> All { get; } = new DiagnosisRule[]
     {
         new KernelRules(), new PathManagerRules(), new DaemonRules(), new NetworkManagerRules(), new FirewallRules(),
-        new RoutingRules(), new ApplicationRules(), new NamespaceRules(), new EndpointRoleRules(), new PeerRules(), new CaptureRules(),
+        new RoutingRules(), new ApplicationRules(), new NamespaceRules(), new EndpointRoleRules(), new PeerRules(), new CaptureRules(), new CompletenessRules(),
     };
 
     /// <summary>Every id the diagnosis can emit: CheckUnavailable and the ids the rules declare.</summary>

@@ -16,14 +16,21 @@ internal sealed class NamespaceRules : DiagnosisRule
 
     public override IEnumerable<MptcpFinding> Evaluate(HostFacts f)
     {
-        foreach (ProcessFacts p in (f.Processes ?? System.Array.Empty<ProcessFacts>()).Where(p => p.InOtherNetworkNamespace))
+        ProcessFacts[] processes = f.Processes?.ToArray() ?? System.Array.Empty<ProcessFacts>();
+        // Named processes also run here: those elsewhere are worth knowing, not a problem of this diagnosis.
+        bool someHere = processes.Any(p => !p.InOtherNetworkNamespace);
+        foreach (IGrouping<string, ProcessFacts> group in processes.Where(p => p.InOtherNetworkNamespace).GroupBy(ApplicationJudge.NamespaceLabel))
         {
-            string label = ApplicationJudge.NamespaceLabel(p);
-            yield return Finding(FindingIds.OtherNetworkNamespace, FindingSeverity.Warning,
-                $"{p.Name} ({p.ProcessId}) runs in network namespace {label}, not in this one.",
-                $"Everything MPTCP is per network namespace: {label} has its own endpoints, limits, sysctls and sockets, and this diagnosis read this namespace's. What it found about the host does not apply to {p.Name}.",
-                $"Diagnose it where it runs: {ApplicationJudge.EnterNamespace(p)} pwsh -c 'Import-Module MptcpTools; Invoke-MptcpDiagnosis -ProcessId {p.ProcessId}'",
-                new object[] { ApplicationJudge.Judge(p) });
+            ProcessFacts[] elsewhere = group.ToArray();
+            ProcessFacts first = elsewhere[0];
+            string label = group.Key;
+            string names = string.Join(", ", elsewhere.GroupBy(p => p.Name).Select(n => $"{n.Key} ({string.Join(", ", n.Select(p => p.ProcessId))})"));
+            yield return Finding(FindingIds.OtherNetworkNamespace, someHere ? FindingSeverity.Information : FindingSeverity.Warning,
+                $"{names} {(elsewhere.Length == 1 ? "runs" : "run")} in network namespace {label}, not in this one.",
+                $"Everything MPTCP is per network namespace: {label} has its own endpoints, limits, sysctls and sockets, and this diagnosis read this namespace's. What it found about the host does not apply to {(elsewhere.Length == 1 ? first.Name : "them")}." +
+                (someHere ? " Processes of the same name run in this namespace too, and the diagnosis judged those." : ""),
+                $"Diagnose {(elsewhere.Length == 1 ? "it" : "them")} where {(elsewhere.Length == 1 ? "it runs" : "they run")}: {ApplicationJudge.EnterNamespace(first)} pwsh -c 'Import-Module MptcpTools; Invoke-MptcpDiagnosis -ProcessId {string.Join(", ", elsewhere.Select(p => p.ProcessId))}'",
+                elsewhere.Select(p => (object)ApplicationJudge.Judge(p)).ToArray());
         }
 
         if (f.Daemon is { Running: false, ProcessIdsElsewhere.Length: > 0 } d)
