@@ -7,6 +7,7 @@ BeforeAll {
     function Get-ReadBytes { [long]((Get-Content /proc/self/io | Where-Object { $_ -like 'rchar:*' }) -replace '\D', '') }
     # Runs a block; returns its output, its errors, what it read and how long it took (a raw exception is kept, not thrown).
     function Measure-Read([scriptblock] $Block) {
+        $ErrorActionPreference = 'Continue' # the errors are what is measured: whatever the caller prefers
         $before = Get-ReadBytes; $clock = [Diagnostics.Stopwatch]::StartNew(); $thrown = $null
         $all = try { @(& $Block 2>&1) } catch { $thrown = $_; @() }
         [pscustomobject]@{
@@ -128,5 +129,68 @@ Describe 'RegularFile.TryOpen judges what it opened' {
         $missing | Should -BeTrue
         [MptcpTools.Kernel.RegularFile]::TryOpen("a`0b", [ref]$size, [ref]$problem, [ref]$missing) | Should -BeNullOrEmpty
         $problem | Should -Match 'not a path'
+    }
+}
+
+Describe 'Capture paths that name a FIFO or a device (found by the parameter fuzzer)' {
+    BeforeAll {
+        # Runs a cmdlet in a runspace of its own, waiting at most 10 s, so that a failing test cannot hang the run.
+        function Invoke-Bounded([scriptblock] $Block) {
+            $ps = [powershell]::Create()
+            $null = $ps.AddScript("Import-Module '$((Get-Module MptcpTools).Path)'").AddStatement().AddScript($Block.ToString())
+            $async = $ps.BeginInvoke()
+            $ended = $async.AsyncWaitHandle.WaitOne(10000)
+            if (-not $ended) {
+                # Blocked (before the fix, on each open of the FIFO): the call is left behind, not waited for.
+                $null = $ps.BeginStop($null, $null)
+                return [pscustomobject]@{ Ended = $false; Errors = @(); Thrown = $null }
+            }
+            $errors = @($ps.Streams.Error)
+            $thrown = $null
+            try { $null = $ps.EndInvoke($async) } catch { $thrown = $_ }
+            $ps.Dispose()
+            [pscustomobject]@{ Ended = $ended; Errors = $errors; Thrown = $thrown }
+        }
+    }
+
+    It '<Command> says NotACaptureFile at once for <Case>' -ForEach @(
+        @{ Command = 'Read-MptcpCapture'; Case = 'a FIFO'; Block = { Read-MptcpCapture -LiteralPath $args[0] } }
+        @{ Command = 'Read-MptcpCapture -Summary'; Case = '/dev/zero'; Block = { Read-MptcpCapture -LiteralPath /dev/zero -Summary } }
+        @{ Command = 'Measure-MptcpCapture'; Case = 'a FIFO'; Block = { Measure-MptcpCapture -LiteralPath $args[0] } }
+        @{ Command = 'Compare-MptcpCapture'; Case = 'a FIFO'; Block = { Compare-MptcpCapture -ReferencePath $args[0] -DifferencePath $args[0] } }
+    ) {
+        $target = Join-Path $TestDrive "capture-fifo-$([guid]::NewGuid().ToString('n').Substring(0, 6))"
+        & mkfifo $target
+        $block = [scriptblock]::Create("`$args = @('$target'); $Block")
+        $r = Invoke-Bounded $block
+        $r.Ended | Should -BeTrue -Because 'a FIFO without a writer must not block the read'
+        $r.Thrown | Should -BeNullOrEmpty
+        @($r.Errors).Count | Should -BeGreaterThan 0
+        $r.Errors | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'NotACaptureFile,*'; "$_" | Should -Match 'not a regular file' }
+    }
+}
+
+Describe 'Names and paths PowerShell cannot match or open are refused at binding (item 10, found by the parameter fuzzer)' {
+    It '<Command> -<Parameter> <Shown> is ParameterArgumentValidationError, not a raw exception' -ForEach @(
+        @{ Command = 'Get-MptcpCounter'; Parameter = 'Name'; Value = '['; Shown = "'['" }
+        @{ Command = 'Get-MptcpCounter'; Parameter = 'Name'; Value = ' '; Shown = "' '" }
+        @{ Command = 'Get-MptcpCounter'; Parameter = 'Path'; Value = $null; Shown = '$null' }
+        @{ Command = 'Get-MptcpDaemonStatus'; Parameter = 'ConfigPath'; Value = $null; Shown = '$null' }
+        @{ Command = 'Get-MptcpEndpoint'; Parameter = 'Interface'; Value = '?['; Shown = "'?['" }
+        @{ Command = 'Get-MptcpEndpoint'; Parameter = 'Interface'; Value = ''; Shown = "''" }
+        @{ Command = 'Get-MptcpNetworkManagerSetting'; Parameter = 'Interface'; Value = ' '; Shown = "' '" }
+        @{ Command = 'Invoke-MptcpDiagnosis'; Parameter = 'DaemonConfigPath'; Value = $null; Shown = '$null' }
+        @{ Command = 'Invoke-MptcpDiagnosis'; Parameter = 'ProcessName'; Value = '['; Shown = "'['" }
+        @{ Command = 'Repair-MptcpConfiguration'; Parameter = 'Id'; Value = '['; Shown = "'['" }
+        @{ Command = 'Repair-MptcpConfiguration'; Parameter = 'SysctlFile'; Value = $null; Shown = '$null' }
+        @{ Command = 'Test-MptcpApplication'; Parameter = 'Name'; Value = '[abc'; Shown = "'[abc'" }
+    ) {
+        $arguments = @{ $Parameter = $Value }
+        # Nothing is repaired: the repair list is empty, and binding fails before any of it.
+        if ($Command -eq 'Repair-MptcpConfiguration') { $arguments.Repair = @(); $arguments.WhatIf = $true }
+        $thrown = try { & $Command @arguments -ErrorAction Stop | Out-Null; $null } catch { $_ }
+        $thrown | Should -Not -BeNullOrEmpty
+        $thrown.FullyQualifiedErrorId | Should -BeLike "ParameterArgument*,MptcpTools.Commands.*"
+        $thrown.Exception | Should -BeOfType [System.Management.Automation.ParameterBindingException]
     }
 }

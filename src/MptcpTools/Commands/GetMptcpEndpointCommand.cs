@@ -21,6 +21,7 @@ public sealed class GetMptcpEndpointCommand : MptcpPathManagerCmdlet
     [Parameter]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
+    [ValidateWildcard]
     public string[]? Interface { get; set; }
 
     /// <summary>Only endpoints that have all of these flags.</summary>

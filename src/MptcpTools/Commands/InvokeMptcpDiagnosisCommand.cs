@@ -23,6 +23,7 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
     [Parameter]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ProcessNameCompleter))]
+    [ValidateWildcard]
     public string[]? ProcessName { get; set; }
 
     /// <summary>A peer to probe with a real MPTCP connection.</summary>
@@ -60,6 +61,7 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
 
     /// <summary>The mptcpd configuration to check (default /etc/mptcpd/mptcpd.conf).</summary>
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string DaemonConfigPath { get; set; } = MptcpdConfig.DefaultPath;
 
     private readonly CancellationTokenSource _stop = new();

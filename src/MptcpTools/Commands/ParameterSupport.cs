@@ -118,6 +118,37 @@ public sealed class ValidateDurationAttribute : ValidateArgumentsAttribute
     }
 }
 
+/// <summary>
+/// Rejects at binding a name pattern that is empty, only white space, or not a wildcard pattern (an unclosed "["):
+/// otherwise the cmdlet would match nothing and say nothing, or fail with a raw WildcardPatternException.
+/// </summary>
+public sealed class ValidateWildcardAttribute : ValidateEnumeratedArgumentsAttribute
+{
+    protected override void ValidateElement(object element)
+    {
+        string pattern = (element is PSObject pso ? pso.BaseObject : element)?.ToString() ?? "";
+        if (string.IsNullOrWhiteSpace(pattern))
+        {
+            throw new ValidationMetadataException("An empty name (or only white space) matches nothing: give a name or a wildcard pattern.");
+        }
+
+        if (pattern.Contains('\0'))
+        {
+            throw new ValidationMetadataException("A name cannot hold a NUL character.");
+        }
+
+        try
+        {
+            // Parsing happens on the first match; a match against anything makes a bad pattern say so here.
+            new WildcardPattern(pattern, WildcardOptions.IgnoreCase).IsMatch("");
+        }
+        catch (WildcardPatternException e)
+        {
+            throw new ValidationMetadataException($"'{pattern}' is not a wildcard pattern: {e.Message} A literal '[' is written '`['.", e);
+        }
+    }
+}
+
 /// <summary>Rejects at binding an interface this network namespace does not have, and names the ones it has.</summary>
 public sealed class ValidateInterfaceAttribute : ValidateEnumeratedArgumentsAttribute
 {

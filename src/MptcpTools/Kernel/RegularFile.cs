@@ -35,8 +35,13 @@ public static class RegularFile
     /// neither block the read (a FIFO) nor make it endless (a device). Null, with the reason, for anything else;
     /// <paramref name="missing"/> says the path does not exist.
     /// </summary>
-    public static SafeFileHandle? TryOpen(string path, out long size, out string? problem, out bool missing)
+    public static SafeFileHandle? TryOpen(string path, out long size, out string? problem, out bool missing) =>
+        TryOpen(path, out size, out problem, out missing, out _);
+
+    /// <summary>As <see cref="TryOpen(string, out long, out string?, out bool)"/>; <paramref name="notRegular"/> says the path is there but is no regular file.</summary>
+    public static SafeFileHandle? TryOpen(string path, out long size, out string? problem, out bool missing, out bool notRegular)
     {
+        notRegular = false;
         size = 0;
         problem = null;
         missing = false;
@@ -61,6 +66,7 @@ public static class RegularFile
                 || (st.Mode & Native.S_IFMT) != Native.S_IFREG)
             {
                 problem = $"'{path}' is not a regular file.";
+                notRegular = true;
                 return null;
             }
 

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -44,24 +45,23 @@ public sealed class CaptureFileReader
             throw new CaptureException(CaptureProblem.NotAFile, $"'{Path}' is a directory, not a capture file.");
         }
 
-        if (!File.Exists(Path))
+        // Only a regular file: a FIFO would block the read for ever, a device (/dev/zero) make it endless. What is
+        // opened is judged, not the path, so a path swapped after a check cannot do either.
+        SafeFileHandle? handle = MptcpTools.Kernel.RegularFile.TryOpen(Path, out long size, out string? problem, out bool missing, out bool notRegular);
+        if (handle is null)
         {
-            throw new CaptureException(CaptureProblem.FileNotFound, $"There is no capture file '{Path}'.");
-        }
-
-        try
-        {
-            using (File.OpenRead(Path))
+            if (missing)
             {
+                throw new CaptureException(CaptureProblem.FileNotFound, $"There is no capture file '{Path}'.");
             }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CaptureException(CaptureProblem.Unreadable, $"'{Path}' cannot be read: {e.Message}", e);
+
+            throw notRegular
+                ? new CaptureException(CaptureProblem.NotAFile, $"'{Path}' is not a regular file (a FIFO, a device or a socket), so not a capture file.")
+                : new CaptureException(CaptureProblem.Unreadable, problem ?? $"'{Path}' cannot be read.");
         }
 
-        FileSize = new FileInfo(Path).Length;
-        if (ClassicPcap.TryOpen(Path, out ClassicPcap? classic))
+        FileSize = size;
+        if (ClassicPcap.TryOpen(handle, out ClassicPcap? classic))
         {
             using (classic)
             {
@@ -221,16 +221,18 @@ internal sealed class ClassicPcap : IDisposable
     public ulong UnitsPerSecond => _nanoseconds ? 1_000_000_000UL : 1_000_000UL;
 
     /// <summary>Opens the file when its first four bytes are a classic pcap magic number; null otherwise (pcapng, or not a capture).</summary>
-    public static bool TryOpen(string path, out ClassicPcap? file)
+    public static bool TryOpen(SafeFileHandle handle, out ClassicPcap? file)
     {
         file = null;
         FileStream stream;
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+            // The stream owns the handle from here: closing it (here, or when the file is done) closes the handle.
+            stream = new FileStream(handle, FileAccess.Read, 1);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
+            handle.Dispose();
             return false; // libpcap's path says why
         }
 
