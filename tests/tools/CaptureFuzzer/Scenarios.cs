@@ -20,7 +20,7 @@ public static class Scenario
     }
 
     /// <summary>One MPTCP v1 connection with a join and everything the tracker follows; IPv6 when asked.</summary>
-    public static List<Timed> Connection(Random r, bool v6 = false, long start = Start, ushort clientPort = 40000)
+    public static List<Timed> Connection(Random r, bool v6 = false, long start = Start, ushort clientPort = 40000, int maxPayload = 300)
     {
         byte[] client = v6 ? Ip6(0x2001_0db8_0001_0000UL, 2) : new byte[] { 192, 0, 2, 2 };
         byte[] client2 = v6 ? Ip6(0x2001_0db8_0002_0000UL, 2) : new byte[] { 198, 51, 100, 2 };
@@ -48,7 +48,7 @@ public static class Scenario
         for (int i = 0; i < segments; i++)
         {
             bool onJoin = r.Next(3) == 0;
-            ushort length = (ushort)r.Next(1, 300);
+            ushort length = (ushort)r.Next(1, maxPayload);
             var data = onJoin
                 ? new Segment { Source = client2, Destination = server, SourcePort = joinPort, Sequence = jseq, Acknowledgment = jsisn + 1, Flags = Tcp.Ack | Tcp.Psh, Payload = length }
                 : new Segment { Source = client, Destination = server, SourcePort = clientPort, Sequence = cseq, Acknowledgment = sseq, Flags = Tcp.Ack | Tcp.Psh, Payload = length };

@@ -28,7 +28,7 @@ public static class Seeds
     private static void Write(string dir, string name, int linkType, bool pcapng, string stamps, int seed, bool v6 = false, bool bigEndian = false, bool nano = false)
     {
         var r = new Random(seed);
-        List<Timed> segments = Scenario.Connection(r, v6);
+        List<Timed> segments = Scenario.Connection(r, v6, maxPayload: 64);
         using FileStream stream = File.Create(Path.Combine(dir, name));
         if (pcapng)
         {
