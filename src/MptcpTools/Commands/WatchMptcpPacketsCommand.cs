@@ -19,6 +19,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
     /// <summary>Interfaces to capture on; "any" (the default) is every interface.</summary>
     [Parameter(Position = 0)]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string[] Interface { get; set; } = { "any" };
 
     /// <summary>Only TCP segments to or from these ports.</summary>

@@ -114,7 +114,7 @@ internal static unsafe class Native
 
     internal const int AT_FDCWD = -100;
     internal const uint STATX_TYPE = 0x1, STATX_UID = 0x8, STATX_GID = 0x10, STATX_INO = 0x100, STATX_SIZE = 0x200;
-    internal const int S_IFMT = 0xF000, S_IFREG = 0x8000;
+    internal const int S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFIFO = 0x1000, S_IFSOCK = 0xC000;
 
     /// <summary>The start of struct statx, whose layout (unlike struct stat's) is the same on every architecture.</summary>
     [StructLayout(LayoutKind.Explicit, Size = 256)]

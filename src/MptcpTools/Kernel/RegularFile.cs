@@ -28,6 +28,19 @@ public static class RegularFile
         return true;
     }
 
+    /// <summary>Whether <paramref name="path"/> (links followed) is a FIFO or a socket: opening one to write blocks until a reader comes.</summary>
+    public static bool IsFifoOrSocket(string path)
+    {
+        if (string.IsNullOrEmpty(path) || path.Contains('\0')
+            || Native.StatX(Native.AT_FDCWD, path, 0, Native.STATX_TYPE, out Native.Statx st) != 0)
+        {
+            return false;
+        }
+
+        int type = st.Mode & Native.S_IFMT;
+        return type is Native.S_IFIFO or Native.S_IFSOCK;
+    }
+
     /// <summary>
     /// Opens a regular file for reading, judging what is opened rather than the path: the path is first opened with
     /// O_PATH (which opens no device and blocks on no FIFO), its type checked on that descriptor, and only then the same
