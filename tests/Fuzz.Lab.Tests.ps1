@@ -68,3 +68,40 @@ Describe 'Fuzzing the parameters of every cmdlet' -Tag Lab -Skip:$labSkip {
         $unprivileged.Done.errorIds.PermissionDenied | Should -BeGreaterThan 0
     }
 }
+
+Describe 'Owners that cannot be seen are said, not left empty in silence (item 11)' -Tag Lab -Skip:$labSkip {
+    BeforeAll {
+        $lab = New-MptcpLab
+        Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
+        # A connection of root's, held open; listed by nobody, who cannot read root's descriptors.
+        $sender = Start-LabPeer $lab $lab.Client 'send', '--to', $lab.Addresses.ServerAddress, '--port', '5201', '--bytes', '1000', '--hold', '120'
+        $pwsh = [Environment]::ProcessPath
+        $pwshArgs = @(if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        function Get-ConnectionsAs([string[]] $Identity) {
+            $script = "`$env:HOME = '/tmp'; Import-Module '$(Get-LabModulePath)'; " +
+                "`$c = @(Get-MptcpConnection -RemotePort 5201 -WarningVariable w 3>`$null); " +
+                "[pscustomobject]@{ Count = `$c.Count; Owned = @(`$c | Where-Object ProcessId -eq $($sender.Pid)).Count; Warnings = @(`$w | ForEach-Object { `"`$_`" }) } | ConvertTo-Json -Compress"
+            $out = & ip netns exec $lab.Client @Identity $pwsh @pwshArgs -NoProfile -NonInteractive -Command $script 2>&1
+            ($out | Where-Object { "$_".StartsWith('{') } | Select-Object -Last 1) | ConvertFrom-Json
+        }
+    }
+    AfterAll { Remove-MptcpLab $lab }
+
+    It 'as root: the owner is there, and no warning' {
+        $r = Get-ConnectionsAs @()
+        $r.Count | Should -BeGreaterThan 0
+        $r.Owned | Should -Be $r.Count
+        @($r.Warnings).Count | Should -Be 0
+    }
+
+    It 'as nobody: the connection without owner, and one warning that says why' {
+        # CAP_DAC_READ_SEARCH only so that nobody can load pwsh where the SDK keeps it (under /root); it does not open
+        # other users' /proc/PID/fd, which takes CAP_SYS_PTRACE.
+        $r = Get-ConnectionsAs @('env', 'HOME=/tmp', 'DOTNET_CLI_HOME=/tmp', 'setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups',
+            '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search')
+        $r.Count | Should -BeGreaterThan 0
+        $r.Owned | Should -Be 0
+        @($r.Warnings).Count | Should -Be 1
+        $r.Warnings[0] | Should -Match 'no owner.*CAP_SYS_PTRACE'
+    }
+}
