@@ -101,6 +101,8 @@ function Invoke-Test {
             -o (Join-Path $output 'tools/MptcpPeer') --nologo --verbosity quiet
         Invoke-Native dotnet build (Join-Path $root 'tests/tools/DBusStandIn/DBusStandIn.csproj') -c Release `
             -o (Join-Path $output 'tools/DBusStandIn') --nologo --verbosity quiet
+        Invoke-Native dotnet build (Join-Path $root 'tests/tools/CaptureFuzzer/CaptureFuzzer.csproj') -c Release `
+            -o (Join-Path $output 'tools/CaptureFuzzer') --nologo --verbosity quiet
         # Only a run that may include the container tests (tagged Lab and Container) needs their roots.
         $containers = -not ($ExcludeTag | Where-Object { $_ -in 'Lab', 'Container' }) -and (-not $Tag -or ($Tag | Where-Object { $_ -in 'Lab', 'Container' }))
         if ($containers -and -not $missing -and (& id -u) -eq '0') { New-ContainerRoots }

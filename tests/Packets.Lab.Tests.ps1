@@ -190,6 +190,40 @@ Describe 'Watch-MptcpPackets stops cleanly, and names what it lacks' -Tag Lab -S
         $r.Output[0].Seconds | Should -BeLessThan 8
     }
 
+    It 'ends at -Duration with a slow consumer, its queue bounded, and says how many objects it did not write' {
+        # 2 ms per object against a bulk transfer: the capture makes objects far faster than the pipeline takes them.
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($Peer, $Server)
+            Start-Process $Peer -ArgumentList 'send', '--to', $Server, '--port', '5201', '--bytes', '4000000000', '--delay', '0.5' -RedirectStandardOutput /dev/null
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $taken = 0
+            Watch-MptcpPackets -Port 5201 -Duration 3 -SnapLength 128 -WarningVariable warnings | ForEach-Object { $taken++; [Threading.Thread]::Sleep(2) }
+            [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; Taken = $taken; Warnings = @($warnings | ForEach-Object { "$_" }) }
+        } -ArgumentList (Get-LabPeerPath), $lab.Addresses.ServerAddress
+        $o = $r.Output[0]
+        $o.Seconds | Should -BeLessThan 9 -Because 'three seconds of capture and at most two of draining'
+        $o.Taken | Should -BeGreaterThan 100
+        $notWritten = @($o.Warnings | Where-Object { $_ -match '^(\d+) packet objects were not written' })
+        $notWritten.Count | Should -Be 1 -Because "the warnings were: $($o.Warnings -join ' | ')"
+        [long]([regex]::Match($notWritten[0], '^\d+').Value) | Should -BeGreaterThan 0
+        $r.Errors | Should -BeNullOrEmpty
+    }
+
+    It 'writes every summary and one SaveFailed error when -SaveAs cannot be written (/dev/full)' {
+        $r = Invoke-LabCmdlet $lab.Client {
+            param($Peer, $Server)
+            Start-Process $Peer -ArgumentList 'send', '--to', $Server, '--port', '5201', '--bytes', '20000000', '--delay', '0.5' -RedirectStandardOutput /dev/null
+            Watch-MptcpPackets -Port 5201 -Duration 3 -SnapLength 128 -Summary -SaveAs /dev/full
+        } -ArgumentList (Get-LabPeerPath), $lab.Addresses.ServerAddress
+        @($r.Output).Count | Should -Be 1
+        $r.Output[0].Outcome | Should -Be 'Mptcp'
+        $r.Output[0].Packets | Should -BeGreaterThan 100
+        @($r.Errors).Count | Should -Be 1
+        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'SaveFailed,*'
+        $r.Errors[0].Category | Should -Be 'WriteError'
+        $r.Errors[0].TargetObject | Should -Be '/dev/full'
+    }
+
     It 'never passes -Count when several interfaces capture at once' {
         $r = Invoke-LabCmdlet $lab.Client {
             param($Peer, $Server)

@@ -14,6 +14,7 @@ public sealed class AddMptcpEndpointCommand : MptcpPathManagerCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(LocalAddressCompleter))]
+    [EndpointAddressTransformation]
     public IPAddress Address { get; set; } = IPAddress.None;
 
     /// <summary>The endpoint id, 1 to 255; without it the kernel chooses.</summary>

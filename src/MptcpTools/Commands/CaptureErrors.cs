@@ -20,6 +20,7 @@ public static class CaptureErrors
             CaptureProblem.MissingCapability => ("MissingCapability", ErrorCategory.PermissionDenied),
             CaptureProblem.InterfaceNotFound => ("InterfaceNotFound", ErrorCategory.ObjectNotFound),
             CaptureProblem.InvalidFilter => ("InvalidFilter", ErrorCategory.InvalidArgument),
+            CaptureProblem.InvalidTimestamp => ("CaptureTimestampInvalid", ErrorCategory.InvalidData),
             _ => ("CaptureFailed", ErrorCategory.ReadError),
         };
         return new ErrorRecord(e, id, category, target);

@@ -79,7 +79,13 @@ public sealed class CompareMptcpCaptureCommand : MptcpCmdlet
     {
         try
         {
-            return CaptureRecording.ReadFile(file);
+            CaptureRecording recording = CaptureRecording.ReadFile(file);
+            if (recording.TimestampProblem is { } problem)
+            {
+                WriteError(CaptureErrors.ToErrorRecord(problem, file));
+            }
+
+            return recording;
         }
         catch (CaptureException e)
         {

@@ -50,7 +50,17 @@ public sealed class GetMptcpConnectionCommand : MptcpCmdlet
 
             WriteObject(connection);
         }
+
+        // Once: owners left empty for a reason the user can change, rather than silently.
+        if (!_saidOwners && _all!.Any(c => c.ProcessId is null && c.State != TcpState.Listen) && Capabilities.Has(Capabilities.CAP_SYS_PTRACE) == false)
+        {
+            _saidOwners = true;
+            int ownerless = _all!.Count(c => c.ProcessId is null && c.State != TcpState.Listen);
+            WriteWarning($"{ownerless} connection(s) have no owner: the descriptors of other users' processes can be read only with CAP_SYS_PTRACE. Run as root to see every owner.");
+        }
     }
+
+    private bool _saidOwners;
 
     // An IPv4 address matches its IPv4-mapped IPv6 form, as dual-stack sockets report it.
     private static bool Same(IPAddress a, IPAddress b) =>

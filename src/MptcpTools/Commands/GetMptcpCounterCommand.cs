@@ -16,6 +16,7 @@ public sealed class GetMptcpCounterCommand : MptcpCmdlet
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(CounterNameCompleter))]
+    [ValidateWildcard]
     public string[]? Name { get; set; }
 
     /// <summary>Only counters of these groups (what a non-zero value means: Fallback, Joins, ...).</summary>
@@ -34,6 +35,7 @@ public sealed class GetMptcpCounterCommand : MptcpCmdlet
 
     /// <summary>Where the counters come from; another process's /proc/PID/net/netstat reads its namespace.</summary>
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "/proc/net/netstat";
 
     private readonly CancellationTokenSource _stop = new();

@@ -13,6 +13,7 @@ public sealed class GetMptcpDaemonStatusCommand : MptcpCmdlet
     /// <summary>The configuration file to check.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
+    [ValidateNotNullOrEmpty]
     public string ConfigPath { get; set; } = MptcpdConfig.DefaultPath;
 
     /// <summary>The D-Bus to ask systemd on (default: the system bus).</summary>

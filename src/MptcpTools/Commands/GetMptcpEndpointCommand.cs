@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
@@ -21,6 +22,7 @@ public sealed class GetMptcpEndpointCommand : MptcpPathManagerCmdlet
     [Parameter]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
+    [ValidateWildcard]
     public string[]? Interface { get; set; }
 
     /// <summary>Only endpoints that have all of these flags.</summary>
@@ -32,6 +34,17 @@ public sealed class GetMptcpEndpointCommand : MptcpPathManagerCmdlet
         if (ReadEndpoints(null) is not { } endpoints)
         {
             return;
+        }
+
+        // A name without wildcards that this namespace does not have is a mistake to say, not an empty answer.
+        foreach (string name in Interface ?? Array.Empty<string>())
+        {
+            if (!WildcardPattern.ContainsWildcardCharacters(name) && (name.Length >= 16 || InterfaceNames.IndexOf(name) == 0))
+            {
+                string[] known = InterfaceNameCompleter.Names();
+                WriteNewError("InterfaceNotFound", ErrorCategory.ObjectNotFound, name,
+                    $"There is no interface '{name}' in this network namespace{(known.Length > 0 ? $" (it has {string.Join(", ", known)})" : "")}.");
+            }
         }
 
         WildcardPattern[]? interfaces = Interface?.Select(i => new WildcardPattern(i, WildcardOptions.CultureInvariant)).ToArray();

@@ -24,6 +24,7 @@ public sealed class GetMptcpNetworkManagerSettingCommand : MptcpCmdlet
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
+    [ValidateWildcard]
     public string[]? Interface { get; set; }
 
     protected override void EndProcessing()

@@ -33,6 +33,7 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
     [Parameter]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ProcessNameCompleter))]
+    [ValidateWildcard]
     public string[]? ProcessName { get; set; }
 
     /// <summary>A peer to probe with a real MPTCP connection.</summary>
@@ -72,6 +73,7 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
 
     /// <summary>The mptcpd configuration to check (default /etc/mptcpd/mptcpd.conf).</summary>
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string DaemonConfigPath { get; set; } = MptcpdConfig.DefaultPath;
 
     /// <summary>Hosts to diagnose over SSH, as Invoke-Command -HostName takes them (HOST, USER@HOST, HOST:PORT).</summary>

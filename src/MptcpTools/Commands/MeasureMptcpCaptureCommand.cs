@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Management.Automation;
 using MptcpTools.Packets;
@@ -38,6 +39,8 @@ public sealed class MeasureMptcpCaptureCommand : CaptureFileCmdlet
     {
         var reader = new CaptureFileReader(file);
         var processor = new PacketProcessor(Interval);
+        // A connection that ended long ago is measured and written while the file is read, and leaves the tracker.
+        processor.Tracker.KeepEnded = true;
         var progress = new ProgressRecord(2, "Measuring " + file, "Starting");
         var clock = Stopwatch.StartNew();
         long lastProgress = 0;
@@ -47,6 +50,10 @@ public sealed class MeasureMptcpCaptureCommand : CaptureFileCmdlet
             reader.Read((linkType, frame, timestamp, number) =>
             {
                 processor.Process(linkType, frame, timestamp, number, materialize: false, includePlainTcp: false);
+                if (processor.Tracker.HasEnded)
+                {
+                    WriteMeasurements(processor.Tracker.TakeEndedMeasurements(file));
+                }
                 if ((number & 0xffff) == 0 && clock.ElapsedMilliseconds - lastProgress >= 500 && reader.FileSize > 0)
                 {
                     lastProgress = clock.ElapsedMilliseconds;
@@ -63,6 +70,7 @@ public sealed class MeasureMptcpCaptureCommand : CaptureFileCmdlet
         {
             // What came before the damage is measured all the same, then the error.
             WriteMeasurements(processor, file);
+            WriteTimestampProblem(reader, file);
             WriteError(CaptureErrors.ToErrorRecord(e, file));
             return;
         }
@@ -76,14 +84,29 @@ public sealed class MeasureMptcpCaptureCommand : CaptureFileCmdlet
         }
 
         WriteMeasurements(processor, file);
+        WriteTimestampProblem(reader, file);
         WriteVerbose($"{file}: {reader.Frames} frames, {processor.TcpSegments} TCP segments, {processor.MptcpSegments} with MPTCP options, {clock.Elapsed.TotalSeconds:F2} s.");
     }
 
     private void WriteMeasurements(PacketProcessor processor, string file)
     {
-        foreach (MptcpConnectionMeasurement measurement in processor.Tracker.Measurements(file))
+        WriteMeasurements(processor.Tracker.TakeEndedMeasurements(file));
+        WriteMeasurements(processor.Tracker.Measurements(file));
+    }
+
+    private void WriteMeasurements(IEnumerable<MptcpConnectionMeasurement> measurements)
+    {
+        foreach (MptcpConnectionMeasurement measurement in measurements)
         {
             WriteObject(measurement);
+        }
+    }
+
+    private void WriteTimestampProblem(CaptureFileReader reader, string file)
+    {
+        if (reader.TimestampProblem is { } problem)
+        {
+            WriteError(CaptureErrors.ToErrorRecord(problem, file));
         }
     }
 }

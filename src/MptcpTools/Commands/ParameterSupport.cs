@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Net;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using MptcpTools.Diagnosis;
@@ -26,6 +27,47 @@ public sealed class SecondsTransformationAttribute : ArgumentTransformationAttri
             string s when TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out TimeSpan parsed) => parsed,
             _ => throw new ArgumentTransformationMetadataException($"'{inputData}' is neither a number of seconds nor a time span."),
         };
+    }
+}
+
+/// <summary>
+/// An endpoint address, strictly: IPv4 only as four dotted numbers (.NET would read "1.2.3" as 1.2.0.3), and never an
+/// address no host can have as its own (0.0.0.0, ::, a broadcast or multicast address), which the kernel would take.
+/// </summary>
+public sealed class EndpointAddressTransformationAttribute : ArgumentTransformationAttribute
+{
+    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+    {
+        object value = inputData is PSObject pso ? pso.BaseObject : inputData;
+        IPAddress? address = value as IPAddress;
+        if (value is string text)
+        {
+            text = text.Trim();
+            bool v6 = text.Contains(':');
+            if ((!v6 && !IsDottedQuad(text)) || !IPAddress.TryParse(text, out address))
+            {
+                throw new ArgumentTransformationMetadataException($"'{text}' is not an IP address: give IPv4 as four numbers (192.0.2.1) or an IPv6 address.");
+            }
+        }
+
+        if (address is null)
+        {
+            return inputData; // PowerShell's own conversion says what is wrong
+        }
+
+        if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) || address.Equals(IPAddress.Broadcast)
+            || address.IsIPv6Multicast || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && (address.GetAddressBytes()[0] & 0xf0) == 0xe0))
+        {
+            throw new ArgumentTransformationMetadataException($"{address} cannot be an endpoint: it is not an address of one host (unspecified, broadcast or multicast).");
+        }
+
+        return address;
+    }
+
+    private static bool IsDottedQuad(string text)
+    {
+        string[] parts = text.Split('.');
+        return parts.Length == 4 && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit) && int.Parse(p, CultureInfo.InvariantCulture) <= 255);
     }
 }
 
@@ -114,6 +156,37 @@ public sealed class ValidateDurationAttribute : ValidateArgumentsAttribute
         if (span > Longest)
         {
             throw new ValidationMetadataException($"{seconds} seconds is longer than the module can wait ({Longest.TotalDays:0} days).");
+        }
+    }
+}
+
+/// <summary>
+/// Rejects at binding a name pattern that is empty, only white space, or not a wildcard pattern (an unclosed "["):
+/// otherwise the cmdlet would match nothing and say nothing, or fail with a raw WildcardPatternException.
+/// </summary>
+public sealed class ValidateWildcardAttribute : ValidateEnumeratedArgumentsAttribute
+{
+    protected override void ValidateElement(object element)
+    {
+        string pattern = (element is PSObject pso ? pso.BaseObject : element)?.ToString() ?? "";
+        if (string.IsNullOrWhiteSpace(pattern))
+        {
+            throw new ValidationMetadataException("An empty name (or only white space) matches nothing: give a name or a wildcard pattern.");
+        }
+
+        if (pattern.Contains('\0'))
+        {
+            throw new ValidationMetadataException("A name cannot hold a NUL character.");
+        }
+
+        try
+        {
+            // Parsing happens on the first match; a match against anything makes a bad pattern say so here.
+            new WildcardPattern(pattern, WildcardOptions.IgnoreCase).IsMatch("");
+        }
+        catch (WildcardPatternException e)
+        {
+            throw new ValidationMetadataException($"'{pattern}' is not a wildcard pattern: {e.Message} A literal '[' is written '`['.", e);
         }
     }
 }

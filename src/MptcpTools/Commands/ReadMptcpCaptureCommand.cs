@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Management.Automation;
 using MptcpTools.Packets;
@@ -30,6 +31,8 @@ public sealed class ReadMptcpCaptureCommand : CaptureFileCmdlet
     {
         var reader = new CaptureFileReader(file);
         var processor = new PacketProcessor();
+        // With -Summary a connection that ended long ago goes out while the file is read, and leaves the tracker.
+        processor.Tracker.KeepEnded = Summary;
         var progress = new ProgressRecord(1, "Reading " + file, "Starting");
         var clock = Stopwatch.StartNew();
         long lastProgress = 0;
@@ -42,6 +45,10 @@ public sealed class ReadMptcpCaptureCommand : CaptureFileCmdlet
                 if (packet is not null)
                 {
                     WriteObject(packet);
+                }
+                else if (processor.Tracker.HasEnded)
+                {
+                    WriteSummaries(processor.Tracker.TakeEndedSummaries());
                 }
 
                 // The clock is read every 65536 frames, not every frame: clock_gettime per frame is a visible cost.
@@ -61,6 +68,7 @@ public sealed class ReadMptcpCaptureCommand : CaptureFileCmdlet
         {
             // The frames before the damage count: their summaries still go out, then the error.
             WriteSummaries(processor);
+            WriteTimestampProblem(reader, file);
             WriteError(CaptureErrors.ToErrorRecord(e, file));
             return;
         }
@@ -74,17 +82,33 @@ public sealed class ReadMptcpCaptureCommand : CaptureFileCmdlet
         }
 
         WriteSummaries(processor);
+        WriteTimestampProblem(reader, file);
         WriteVerbose($"{file}: {reader.Frames} frames, {processor.TcpSegments} TCP segments, {processor.MptcpSegments} with MPTCP options, {processor.Tracker.ConnectionCount} connections.");
     }
 
+    // What is left at the end: the connections that left the tracker and were not written yet, then those it holds.
     private void WriteSummaries(PacketProcessor processor)
     {
         if (Summary)
         {
-            foreach (MptcpConnectionSummary summary in processor.Tracker.Summaries())
-            {
-                WriteObject(summary);
-            }
+            WriteSummaries(processor.Tracker.TakeEndedSummaries());
+            WriteSummaries(processor.Tracker.Summaries());
+        }
+    }
+
+    private void WriteSummaries(IEnumerable<MptcpConnectionSummary> summaries)
+    {
+        foreach (MptcpConnectionSummary summary in summaries)
+        {
+            WriteObject(summary);
+        }
+    }
+
+    private void WriteTimestampProblem(CaptureFileReader reader, string file)
+    {
+        if (reader.TimestampProblem is { } problem)
+        {
+            WriteError(CaptureErrors.ToErrorRecord(problem, file));
         }
     }
 }

@@ -33,6 +33,7 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
     [Parameter]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(FindingIdCompleter))]
+    [ValidateWildcard]
     public string[]? Id { get; set; }
 
     /// <summary>Also apply the riskier fixes (reverse-path filter, firewall rules, NetworkManager connections, mptcpd's configuration).</summary>
@@ -41,6 +42,7 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
 
     /// <summary>The file of its own that makes net.mptcp.enabled persistent.</summary>
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string SysctlFile { get; set; } = SysctlRepair.DefaultFile;
 
     /// <summary>The D-Bus to ask systemd and NetworkManager on (default: the system bus).</summary>

@@ -22,6 +22,7 @@ public sealed class TestMptcpApplicationCommand : MptcpCmdlet
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Name", ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ProcessNameCompleter))]
+    [ValidateWildcard]
     public string[] Name { get; set; } = System.Array.Empty<string>();
 
     private SocketInodes? _inodes;

@@ -21,6 +21,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
     [ValidateNotNullOrEmpty]
     [ValidateInterface(AllowAny = true)]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string[] Interface { get; set; } = { "any" };
 
     /// <summary>Only TCP segments to or from these ports.</summary>
@@ -93,20 +94,28 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
 
         WriteVerbose($"Capturing on {string.Join(", ", capture.Interfaces)} with filter '{bpf}'.");
         var processor = new PacketProcessor();
-        var queue = new BlockingCollection<MptcpPacket>();
+        // With -Summary a connection that ended long ago goes out during the capture, and leaves the tracker.
+        processor.Tracker.KeepEnded = Summary;
+        // Bounded: a pipeline slower than the link would otherwise hold every packet of the capture. What does not fit
+        // is counted and said, as tcpdump says what the kernel dropped.
+        var queue = new BlockingCollection<object>(MaxQueued);
+        long queueDrops = 0;
         long received = 0, dropped = 0, ifDropped = 0;
         bool ended = false;
         PcapNgWriter? writer = null;
+        Exception? saveFailure = null;
         long written = 0;
         int limit = Count ?? int.MaxValue;
         string[] names = capture.Interfaces.ToArray();
+        var clock = Stopwatch.StartNew();
+        TimeSpan stoppedAt = TimeSpan.MaxValue;
         try
         {
             try
             {
                 writer = savePath is null ? null : new PcapNgWriter(savePath, SnapLength);
             }
-            catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {
                 capture.Dispose();
                 ThrowTerminatingError(new ErrorRecord(e, "SaveFailed", ErrorCategory.WriteError, savePath));
@@ -114,29 +123,58 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
 
             capture.Start((linkType, frame, timestamp, number) =>
             {
-                writer?.Write(linkType, names.Length == 1 ? names[0] : "any", frame, frame.Length, timestamp);
+                if (writer is not null)
+                {
+                    try
+                    {
+                        writer.Write(linkType, names.Length == 1 ? names[0] : "any", frame, frame.Length, timestamp);
+                    }
+                    catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+                    {
+                        // The file is lost (a full disk, /dev/full), not the capture: it goes on, and the error is told once.
+                        saveFailure = e;
+                        CloseQuietly(writer);
+                        writer = null;
+                    }
+                }
+
                 MptcpPacket? packet = processor.Process(linkType, frame, timestamp, number, materialize: !Summary, IncludePlainTcp);
                 if (Summary)
                 {
+                    if (processor.Tracker.HasEnded)
+                    {
+                        foreach (MptcpConnectionSummary endedSummary in processor.Tracker.TakeEndedSummaries())
+                        {
+                            if (!queue.TryAdd(endedSummary))
+                            {
+                                Interlocked.Increment(ref queueDrops);
+                            }
+                        }
+                    }
+
                     return processor.TcpSegments < limit;
                 }
 
                 if (packet is not null)
                 {
-                    // Several interfaces' threads may reach here one after another: never pass the limit.
-                    if (Interlocked.Increment(ref written) > limit)
+                    // The handler runs under the capture's lock: one interface's thread at a time, never past the limit.
+                    if (Interlocked.Read(ref written) >= limit)
                     {
                         return false;
                     }
 
-                    queue.Add(packet);
-                    return Interlocked.Read(ref written) < limit;
+                    if (!queue.TryAdd(packet))
+                    {
+                        Interlocked.Increment(ref queueDrops);
+                        return true;
+                    }
+
+                    return Interlocked.Increment(ref written) < limit;
                 }
 
                 return true;
             });
 
-            var clock = Stopwatch.StartNew();
             var countdown = new Countdown(this, "Watch-MptcpPackets");
             if (Summary && Duration is { } length)
             {
@@ -146,9 +184,11 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
             // At a terminal, Ctrl+C is read as a key while the capture runs, so that it ends the capture as -Duration
             // would: what was seen so far still goes out as objects, with the counts (tcpdump prints its counts too).
             using var ctrlC = ControlCAsInput.TryTake(Host);
+            bool saidSaveFailure = false;
             try
             {
-                // The stop conditions are checked on every pass: a busy link must not keep the capture past -Duration.
+                // The stop conditions are checked on every pass: a busy link, or a slow pipeline, must not keep the
+                // capture past -Duration.
                 while (!_stopped.IsSet && !(Duration is { } d && clock.Elapsed >= d) && !(capture.WaitForStop(TimeSpan.Zero) && queue.Count == 0))
                 {
                     if (ctrlC?.Pressed() == true)
@@ -157,9 +197,15 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
                         break;
                     }
 
-                    if (queue.TryTake(out MptcpPacket? next, 100))
+                    if (queue.TryTake(out object? next, 100))
                     {
                         WriteObject(next);
+                    }
+
+                    if (!saidSaveFailure && saveFailure is not null)
+                    {
+                        saidSaveFailure = true;
+                        WriteError(SaveFailed(saveFailure, savePath));
                     }
 
                     countdown.Show();
@@ -170,19 +216,29 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
                 countdown.Complete();
             }
 
+            stoppedAt = clock.Elapsed;
+            if (saidSaveFailure)
+            {
+                saveFailure = null;
+            }
+
             ended = !_stopped.IsSet; // stopped: the pipeline takes no more objects
         }
         finally
         {
             (received, dropped, ifDropped) = capture.Stop();
             capture.Dispose();
-            writer?.Dispose();
+            if (writer is not null && !CloseQuietly(writer, out Exception? closeFailure))
+            {
+                saveFailure ??= closeFailure;
+            }
+
             queue.CompleteAdding();
             if (!ended)
             {
                 // The pipeline is stopping (Ctrl+C where it cannot be read as a key, Select-Object -First, a stopped
                 // remote or hosted pipeline): objects can no longer go out, so what was seen is told to the host.
-                TellHostOnStop(processor, received, dropped, ifDropped);
+                TellHostOnStop(processor, queue, received, dropped, ifDropped);
             }
         }
 
@@ -192,10 +248,31 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
             WriteWarning($"The kernel dropped {dropped} packets (the interface {ifDropped}) during the capture: the objects miss those packets. A smaller -SnapLength or a narrower -Filter helps.");
         }
 
-        // Whatever the capture thread queued before the stop still goes out.
-        foreach (MptcpPacket rest in queue)
+        // What the capture thread queued before the stop still goes out, for a moment only: a slow pipeline must not hold
+        // the cmdlet long past -Duration. Packets still queued then are counted; summaries (results, bounded) all go out.
+        long leftOver = 0;
+        foreach (object rest in queue.GetConsumingEnumerable())
         {
+            if (rest is MptcpPacket && clock.Elapsed - stoppedAt > DrainGrace)
+            {
+                leftOver++;
+                continue;
+            }
+
             WriteObject(rest);
+        }
+
+        long drops = Interlocked.Read(ref queueDrops);
+        if (drops > 0 || leftOver > 0)
+        {
+            WriteWarning($"{drops + leftOver} {(Summary ? "objects" : "packet objects")} were not written: the pipeline took them more slowly than the capture made them " +
+                $"({drops} did not fit the queue of {MaxQueued:N0}, {leftOver} were still queued {DrainGrace.TotalSeconds:N0} s after the capture ended). " +
+                "A narrower -Filter or -Port, -Summary, or a faster consumer (no Format-Table or Write-Host per object) helps.");
+        }
+
+        if (saveFailure is not null)
+        {
+            WriteError(SaveFailed(saveFailure, savePath));
         }
 
         if (capture.Failure is CaptureException failure)
@@ -204,8 +281,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         }
         else if (capture.Failure is { } other)
         {
-            // A write error of -SaveAs, or anything else that stopped the capture thread.
-            WriteError(new ErrorRecord(other, other is System.IO.IOException ? "SaveFailed" : "CaptureFailed", ErrorCategory.WriteError, savePath ?? string.Join(",", Interface)));
+            WriteError(new ErrorRecord(other, "CaptureFailed", ErrorCategory.ReadError, string.Join(",", Interface)));
         }
 
         if (Summary)
@@ -217,6 +293,34 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         }
     }
 
+    /// <summary>Objects the capture may queue ahead of the pipeline (a few MB of packet objects).</summary>
+    public const int MaxQueued = 10_000;
+
+    /// <summary>How long, after the capture ends, objects still queued go out.</summary>
+    public static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(2);
+
+    private static ErrorRecord SaveFailed(Exception e, string? path) =>
+        new(new System.IO.IOException($"-SaveAs '{path}' could not be written: {e.Message} The capture went on without it; the objects are complete.", e),
+            "SaveFailed", ErrorCategory.WriteError, path);
+
+    private static void CloseQuietly(PcapNgWriter writer) => CloseQuietly(writer, out _);
+
+    // Closing flushes what is buffered, which fails again on a full disk: that failure is the one the caller reports.
+    private static bool CloseQuietly(PcapNgWriter writer, out Exception? failure)
+    {
+        failure = null;
+        try
+        {
+            writer.Dispose();
+            return true;
+        }
+        catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+        {
+            failure = e;
+            return false;
+        }
+    }
+
     protected override void StopProcessing() => _stopped.Set();
 
     // The line tcpdump prints at its end: what was captured, and what the kernel and the interface dropped.
@@ -224,13 +328,13 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         $"{processor.TcpSegments} TCP segments captured ({processor.MptcpSegments} with MPTCP options, {processor.Tracker.ConnectionCount} connections); " +
         $"libpcap: {received} packets received, {dropped} dropped by the kernel, {ifDropped} dropped by the interface.";
 
-    private void TellHostOnStop(PacketProcessor processor, long received, long dropped, long ifDropped)
+    private void TellHostOnStop(PacketProcessor processor, BlockingCollection<object> queue, long received, long dropped, long ifDropped)
     {
         try
         {
             if (Summary)
             {
-                foreach (MptcpConnectionSummary summary in processor.Tracker.Summaries())
+                foreach (MptcpConnectionSummary summary in queue.OfType<MptcpConnectionSummary>().Concat(processor.Tracker.Summaries()))
                 {
                     Host.UI.WriteLine($"{summary} {summary.Detail}");
                 }

@@ -58,15 +58,10 @@ public static class FirewallReader
     // KEY=value files (ufw.conf, firewalld.conf): the last assignment of the key; null without one. Bounded.
     private static string? KeyValue(string file, string key)
     {
-        if (!RegularFile.TryGetSize(file, out long size) || size > 1 << 20)
-        {
-            return null;
-        }
-
         try
         {
             string? value = null;
-            foreach (string raw in File.ReadLines(file))
+            foreach (string raw in RegularFile.ReadText(file, 1 << 20).Split('\n'))
             {
                 string line = raw.Trim();
                 int eq = line.IndexOf('=');

@@ -9,6 +9,7 @@ public static class Capabilities
 {
     public const int CAP_NET_ADMIN = 12;
     public const int CAP_NET_RAW = 13;
+    public const int CAP_SYS_PTRACE = 19;
 
     /// <summary>Whether the effective set has the capability; null when /proc does not say.</summary>
     public static bool? Has(int capability, string statusPath = "/proc/self/status")

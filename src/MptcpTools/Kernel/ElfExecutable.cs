@@ -40,15 +40,17 @@ public sealed record ElfExecutable
     public static ElfExecutable? TryRead(string path, out string? problem)
     {
         problem = null;
-        if (!RegularFile.TryGetSize(path, out long size))
+        SafeFileHandle? opened = RegularFile.TryOpen(path, out long size, out string? why, out _);
+        if (opened is null)
         {
-            problem = $"{path} is not a regular file that can be examined.";
+            problem = why?.Contains("not a regular file", StringComparison.Ordinal) == true
+                ? $"{path} is not a regular file that can be examined." : why;
             return null;
         }
 
         try
         {
-            using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using SafeFileHandle handle = opened;
             return Parse(size, (offset, buffer) => RandomAccess.Read(handle, buffer, offset));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

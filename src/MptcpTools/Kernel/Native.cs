@@ -114,7 +114,7 @@ internal static unsafe class Native
 
     internal const int AT_FDCWD = -100;
     internal const uint STATX_TYPE = 0x1, STATX_UID = 0x8, STATX_GID = 0x10, STATX_INO = 0x100, STATX_SIZE = 0x200;
-    internal const int S_IFMT = 0xF000, S_IFREG = 0x8000;
+    internal const int S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFIFO = 0x1000, S_IFSOCK = 0xC000;
 
     /// <summary>The start of struct statx, whose layout (unlike struct stat's) is the same on every architecture.</summary>
     [StructLayout(LayoutKind.Explicit, Size = 256)]
@@ -131,6 +131,13 @@ internal static unsafe class Native
     [DllImport("libc", SetLastError = true, EntryPoint = "statx")]
     internal static extern int StatX(int dirfd, string path, int flags, uint mask, out Statx buffer);
 
+    [DllImport("libc", SetLastError = true, EntryPoint = "open")]
+    internal static extern int Open(string path, int flags);
+
+    internal const int O_RDONLY = 0, O_NOCTTY = 0x100, O_CLOEXEC = 0x80000, O_PATH = 0x200000;
+    internal const int AT_EMPTY_PATH = 0x1000;
+    internal const int ENOENT = 2, ENOTDIR = 20;
+
     [DllImport("libc", SetLastError = true, EntryPoint = "listen")]
     internal static extern int Listen(int fd, int backlog);
 
@@ -143,9 +150,7 @@ internal static unsafe class Native
     [DllImport("libc", SetLastError = true, EntryPoint = "readlink")]
     internal static extern nint ReadLink(byte* path, byte* buffer, nint size);
 
-    internal const int O_RDONLY = 0;
     internal const int O_DIRECTORY = 0x10000;
-    internal const int O_CLOEXEC = 0x80000;
 
     [DllImport("libc", SetLastError = true, EntryPoint = "openat")]
     internal static extern int OpenAt(int dirfd, byte* path, int flags);

@@ -123,17 +123,28 @@ public sealed class CaptureRecording
 {
     private readonly PacketProcessor _processor = new();
     private readonly Dictionary<int, List<MptcpPacket>> _streams = new();
+    // Connections that left the tracker (it stays bounded); their packets are in _streams all the same.
+    private readonly List<MptcpConnectionSummary> _ended = new();
 
     public string Name { get; }
     public long Frames => _processor.Frames;
 
-    public CaptureRecording(string name) => Name = name;
+    /// <summary>Frames whose timestamp was not a time (read with the time of the frame before); null when there were none.</summary>
+    public CaptureException? TimestampProblem { get; private set; }
+
+    public CaptureRecording(string name)
+    {
+        Name = name;
+        _processor.Tracker.KeepEnded = true;
+    }
 
     /// <summary>Reads a whole capture file (CaptureException when it cannot be read; a damaged one keeps what came before).</summary>
     public static CaptureRecording ReadFile(string path, CancellationToken cancel = default)
     {
         var recording = new CaptureRecording(path);
-        new CaptureFileReader(path).Read(recording.Add, cancel);
+        var reader = new CaptureFileReader(path);
+        reader.Read(recording.Add, cancel);
+        recording.TimestampProblem = reader.TimestampProblem;
         return recording;
     }
 
@@ -151,13 +162,21 @@ public sealed class CaptureRecording
             list.Add(packet);
         }
 
+        if (_processor.Tracker.HasEnded)
+        {
+            _ended.AddRange(_processor.Tracker.TakeEndedSummaries());
+        }
+
         return true;
     }
 
     internal IReadOnlyList<MptcpPacket> Stream(int stream) => _streams.TryGetValue(stream, out List<MptcpPacket>? list) ? list : Array.Empty<MptcpPacket>();
 
-    internal IEnumerable<(MptcpConnectionSummary Connection, MptcpSubflowSummary Subflow)> Subflows() =>
-        _processor.Tracker.Summaries().SelectMany(c => c.Subflows.Select(s => (c, s)));
+    internal IEnumerable<(MptcpConnectionSummary Connection, MptcpSubflowSummary Subflow)> Subflows()
+    {
+        _ended.AddRange(_processor.Tracker.TakeEndedSummaries());
+        return _ended.Concat(_processor.Tracker.Summaries()).OrderBy(c => c.Id).SelectMany(c => c.Subflows.Select(s => (c, s)));
+    }
 }
 
 /// <summary>

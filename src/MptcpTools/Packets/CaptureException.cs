@@ -16,6 +16,8 @@ public enum CaptureProblem
     InterfaceNotFound,
     InvalidFilter,
     CaptureFailed,
+    /// <summary>Not fatal: frames whose timestamp is not a time were read with the time of the frame before.</summary>
+    InvalidTimestamp,
 }
 
 /// <summary>A capture file or device problem, with what went wrong in words.</summary>

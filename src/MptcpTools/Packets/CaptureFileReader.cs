@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -21,6 +22,19 @@ public sealed class CaptureFileReader
     public int LinkType { get; private set; }
 
     /// <summary>
+    /// Frames whose timestamp is not a time (a fraction of a second or more, or outside years 1 to 9999): each was read
+    /// with the time of the frame before it, and this says so once for the file (null when every timestamp was good).
+    /// </summary>
+    public CaptureException? TimestampProblem => _badTimestamps == 0 ? null : new CaptureException(CaptureProblem.InvalidTimestamp,
+        $"'{Path}': {_badTimestamps} frame(s) carry a timestamp that is not a time (the first is frame {_firstBadFrame}: {_firstBadText}); " +
+        "each was read with the time of the frame before it, and every frame was read.");
+
+    private long _badTimestamps;
+    private long _firstBadFrame;
+    private string _firstBadText = "";
+    private DateTime _lastTime = DateTime.UnixEpoch;
+
+    /// <summary>
     /// Reads every frame into <paramref name="handler"/>. A file that ends mid-record (or is damaged
     /// part-way) delivers the frames before the damage, then throws Truncated.
     /// </summary>
@@ -31,24 +45,23 @@ public sealed class CaptureFileReader
             throw new CaptureException(CaptureProblem.NotAFile, $"'{Path}' is a directory, not a capture file.");
         }
 
-        if (!File.Exists(Path))
+        // Only a regular file: a FIFO would block the read for ever, a device (/dev/zero) make it endless. What is
+        // opened is judged, not the path, so a path swapped after a check cannot do either.
+        SafeFileHandle? handle = MptcpTools.Kernel.RegularFile.TryOpen(Path, out long size, out string? problem, out bool missing, out bool notRegular);
+        if (handle is null)
         {
-            throw new CaptureException(CaptureProblem.FileNotFound, $"There is no capture file '{Path}'.");
-        }
-
-        try
-        {
-            using (File.OpenRead(Path))
+            if (missing)
             {
+                throw new CaptureException(CaptureProblem.FileNotFound, $"There is no capture file '{Path}'.");
             }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CaptureException(CaptureProblem.Unreadable, $"'{Path}' cannot be read: {e.Message}", e);
+
+            throw notRegular
+                ? new CaptureException(CaptureProblem.NotAFile, $"'{Path}' is not a regular file (a FIFO, a device or a socket), so not a capture file.")
+                : new CaptureException(CaptureProblem.Unreadable, problem ?? $"'{Path}' cannot be read.");
         }
 
-        FileSize = new FileInfo(Path).Length;
-        if (ClassicPcap.TryOpen(Path, out ClassicPcap? classic))
+        FileSize = size;
+        if (ClassicPcap.TryOpen(handle, out ClassicPcap? classic))
         {
             using (classic)
             {
@@ -91,7 +104,13 @@ public sealed class CaptureFileReader
                     Frames++;
                     ReadOnlySpan<byte> data = capture.Data;
                     Position += 16 + data.Length;
-                    if (!handler(LinkType, data, capture.Header.Timeval.Date, Frames))
+                    // libpcap hands pcapng timestamps (any if_tsresol, plus if_tsoffset) over as microseconds; SharpPcap's
+                    // own Date throws for those past year 9999, so the seconds and microseconds are converted here.
+                    PosixTimeval timeval = capture.Header.Timeval;
+                    long seconds = unchecked((long)timeval.Seconds);
+                    DateTime timestamp = CaptureTime.TryFromUnix(seconds, timeval.MicroSeconds, 1_000_000, out DateTime t) ? Remember(t)
+                        : Bad($"{seconds} s and {timeval.MicroSeconds} us after 1970, outside the years 1 to 9999");
+                    if (!handler(LinkType, data, timestamp, Frames))
                     {
                         return;
                     }
@@ -125,7 +144,7 @@ public sealed class CaptureFileReader
         Position = 24;
         while (!cancel.IsCancellationRequested)
         {
-            ClassicPcap.Status status = file.Next(out ReadOnlySpan<byte> data, out DateTime timestamp, out string? problem);
+            ClassicPcap.Status status = file.Next(out ReadOnlySpan<byte> data, out uint seconds, out uint fraction, out string? problem);
             if (status == ClassicPcap.Status.End)
             {
                 Position = FileSize;
@@ -140,11 +159,26 @@ public sealed class CaptureFileReader
 
             Frames++;
             Position = file.Position;
+            DateTime timestamp = CaptureTime.TryFromUnix(seconds, fraction, file.UnitsPerSecond, out DateTime t) ? Remember(t)
+                : Bad($"a fraction of {fraction} {(file.UnitsPerSecond == 1_000_000 ? "us" : "ns")}, a second or more");
             if (!handler(LinkType, data, timestamp, Frames))
             {
                 return;
             }
         }
+    }
+
+    private DateTime Remember(DateTime time) => _lastTime = time;
+
+    private DateTime Bad(string text)
+    {
+        if (_badTimestamps++ == 0)
+        {
+            _firstBadFrame = Frames;
+            _firstBadText = text;
+        }
+
+        return _lastTime;
     }
 
     internal static CaptureException LibpcapMissing(Exception e) => new(CaptureProblem.LibpcapMissing,
@@ -184,18 +218,21 @@ internal sealed class ClassicPcap : IDisposable
 
     public int LinkType { get; }
     public long Position => _consumed;
+    public ulong UnitsPerSecond => _nanoseconds ? 1_000_000_000UL : 1_000_000UL;
 
     /// <summary>Opens the file when its first four bytes are a classic pcap magic number; null otherwise (pcapng, or not a capture).</summary>
-    public static bool TryOpen(string path, out ClassicPcap? file)
+    public static bool TryOpen(SafeFileHandle handle, out ClassicPcap? file)
     {
         file = null;
         FileStream stream;
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+            // The stream owns the handle from here: closing it (here, or when the file is done) closes the handle.
+            stream = new FileStream(handle, FileAccess.Read, 1);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
+            handle.Dispose();
             return false; // libpcap's path says why
         }
 
@@ -227,10 +264,12 @@ internal sealed class ClassicPcap : IDisposable
         return true;
     }
 
-    public Status Next(out ReadOnlySpan<byte> data, out DateTime timestamp, out string? problem)
+    /// <summary>The next record: its bytes, and its timestamp as the file holds it (seconds, and micro- or nanoseconds).</summary>
+    public Status Next(out ReadOnlySpan<byte> data, out uint seconds, out uint fraction, out string? problem)
     {
         data = default;
-        timestamp = default;
+        seconds = 0;
+        fraction = 0;
         problem = null;
         if (!Ensure(16))
         {
@@ -244,7 +283,9 @@ internal sealed class ClassicPcap : IDisposable
         }
 
         ReadOnlySpan<byte> h = _buffer.AsSpan(_start, 16);
-        uint seconds = Read32(h), fraction = Read32(h[4..]), captured = Read32(h[8..]);
+        seconds = Read32(h);
+        fraction = Read32(h[4..]);
+        uint captured = Read32(h[8..]);
         if (captured > MaxRecord)
         {
             problem = $"a record claims {captured} bytes, more than the {MaxRecord} a capture can hold";
@@ -257,8 +298,6 @@ internal sealed class ClassicPcap : IDisposable
             return Status.Damaged;
         }
 
-        long ticks = seconds * TimeSpan.TicksPerSecond + (_nanoseconds ? fraction / 100 : fraction * 10L);
-        timestamp = new DateTime(DateTime.UnixEpoch.Ticks + ticks, DateTimeKind.Utc);
         data = _buffer.AsSpan(_start + 16, (int)captured);
         _start += 16 + (int)captured;
         _consumed += 16 + captured;

@@ -207,7 +207,9 @@ public sealed class MptcpConnectionMeasurement
     /// <summary>The reinjected segments, each with the frames it repeats.</summary>
     public MptcpReinjection[] ReinjectedSegments { get; internal set; } = Array.Empty<MptcpReinjection>();
     public MptcpMappingProblem[] MappingProblems { get; internal set; } = Array.Empty<MptcpMappingProblem>();
+    /// <summary>The MP_PRIO options seen (the first 1000; PriorityChangeCount counts them all).</summary>
     public MptcpPriorityChange[] PriorityChanges { get; internal set; } = Array.Empty<MptcpPriorityChange>();
+    public long PriorityChangeCount { get; internal set; }
     /// <summary>Bytes per interval for each subflow and for the connection, both directions.</summary>
     public MptcpThroughputSample[] Throughput { get; internal set; } = Array.Empty<MptcpThroughputSample>();
     public double IntervalSeconds { get; internal set; }

@@ -17,6 +17,9 @@ public sealed partial class ConnectionTracker
     private const int MaxMappings = 1 << 13;
     private const int MaxProblems = 1000;
     private const int MaxReinjectionRecords = 100_000;
+    private const int MaxPriorityRecords = 1000;
+    // Disjoint mapped ranges kept per direction; past it the two lowest merge, their hole counted apart.
+    private const int MaxCoverageRanges = 1024;
 
     private readonly long _measureTicks;
 
@@ -96,11 +99,15 @@ public sealed partial class ConnectionTracker
                         Relative(connection, 1 - cd, fail.DataSequence), 0, $"MP_FAIL from the receiver: the DSS checksum of the data at {Relative(connection, 1 - cd, fail.DataSequence)} failed.");
                     break;
                 case MpPrioOption prio:
-                    cm.Priorities.Add(new MptcpPriorityChange
+                    if (cm.PriorityCount++ < MaxPriorityRecords)
                     {
-                        Frame = frame, Time = timestamp, Subflow = flow.Stream, From = cd == 0 ? "Client" : "Server",
-                        Backup = prio.Backup, AddressId = prio.AddressId,
-                    });
+                        cm.Priorities.Add(new MptcpPriorityChange
+                        {
+                            Frame = frame, Time = timestamp, Subflow = flow.Stream, From = cd == 0 ? "Client" : "Server",
+                            Backup = prio.Backup, AddressId = prio.AddressId,
+                        });
+                    }
+
                     break;
             }
         }
@@ -362,7 +369,7 @@ public sealed partial class ConnectionTracker
 
     private static ulong Relative(Connection connection, int cd, ulong dsn) => dsn - connection.Measure!.Direction[cd].Base(connection, cd);
 
-    /// <summary>The MPTCP connections seen so far, measured at the data level (a tracker made with an interval).</summary>
+    /// <summary>The MPTCP connections the tracker holds, measured at the data level (a tracker made with an interval).</summary>
     public IEnumerable<MptcpConnectionMeasurement> Measurements(string path = "")
     {
         if (_measureTicks <= 0)
@@ -370,21 +377,45 @@ public sealed partial class ConnectionTracker
             throw new InvalidOperationException("This tracker was made without a measurement interval.");
         }
 
-        foreach (Connection c in _connections)
+        foreach (Connection c in _live.Values.OrderBy(c => c.Id).ToList())
         {
-            MptcpConnectionSummary summary = c.ToSummary();
-            if (summary.Outcome is MptcpConnectionOutcome.PlainTcp or MptcpConnectionOutcome.FallbackAtSynAck or MptcpConnectionOutcome.SynUnanswered)
+            if (TryMeasure(c, path) is { } measurement)
             {
-                continue;
+                yield return measurement;
             }
-
-            if (summary.Outcome == MptcpConnectionOutcome.Incomplete && !c.Subflows.Any(s => s.SawDss))
-            {
-                continue;
-            }
-
-            yield return Measure(c, summary, path);
         }
+    }
+
+    /// <summary>The measurements of the MPTCP connections that left the tracker since the last call (<see cref="KeepEnded"/>).</summary>
+    public List<MptcpConnectionMeasurement> TakeEndedMeasurements(string path = "")
+    {
+        var measurements = new List<MptcpConnectionMeasurement>();
+        while (_ended.TryDequeue(out Connection? c))
+        {
+            if (TryMeasure(c, path) is { } measurement)
+            {
+                measurements.Add(measurement);
+            }
+        }
+
+        return measurements;
+    }
+
+    // Plain TCP, fallbacks at the handshake and connections seen mid-way without DSS have no data level to measure.
+    private MptcpConnectionMeasurement? TryMeasure(Connection c, string path)
+    {
+        MptcpConnectionSummary summary = c.ToSummary();
+        if (summary.Outcome is MptcpConnectionOutcome.PlainTcp or MptcpConnectionOutcome.FallbackAtSynAck or MptcpConnectionOutcome.SynUnanswered)
+        {
+            return null;
+        }
+
+        if (summary.Outcome == MptcpConnectionOutcome.Incomplete && !c.Subflows.Any(s => s.SawDss))
+        {
+            return null;
+        }
+
+        return Measure(c, summary, path);
     }
 
     private MptcpConnectionMeasurement Measure(Connection c, MptcpConnectionSummary summary, string path)
@@ -491,6 +522,9 @@ public sealed partial class ConnectionTracker
                 }
             }
 
+            // Holes merged away to keep the ranges bounded count all the same (no problem record: past the first thousand anyway).
+            dm.Gaps += ds.Coverage.MergedHoles;
+            dm.GapBytes += ds.Coverage.MergedHoleBytes;
             foreach ((ulong start, ulong end) in holes)
             {
                 dm.Gaps++;
@@ -519,6 +553,7 @@ public sealed partial class ConnectionTracker
             ReinjectedSegments = cm.Reinjected.ToArray(),
             MappingProblems = problems.ToArray(),
             PriorityChanges = cm.Priorities.ToArray(),
+            PriorityChangeCount = cm.PriorityCount,
             Throughput = samples.ToArray(),
             IntervalSeconds = interval,
             Packets = summary.Packets,
@@ -665,13 +700,16 @@ public sealed partial class ConnectionTracker
         public ulong First => _ranges[0].Start;
         public ulong Last => _ranges[^1].End;
 
+        public long MergedHoles;
+        public long MergedHoleBytes;
+
         public long Bytes
         {
             get
             {
                 long total = 0;
                 foreach ((ulong s, ulong e) in _ranges) total += (long)(e - s);
-                return total;
+                return total - MergedHoleBytes;
             }
         }
 
@@ -687,9 +725,16 @@ public sealed partial class ConnectionTracker
                 }
             }
 
-            // Out of order: insert, then merge with the neighbours it touches.
-            int at = 0;
-            while (at < _ranges.Count && _ranges[at].Start < start) at++;
+            // Out of order: insert where a binary search says, then merge with the neighbours it touches.
+            int lo = 0, hi = _ranges.Count;
+            while (lo < hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                if (_ranges[mid].Start < start) lo = mid + 1;
+                else hi = mid;
+            }
+
+            int at = lo;
             _ranges.Insert(at, (start, end));
             int first = at > 0 && _ranges[at - 1].End >= start ? at - 1 : at;
             ulong mergedStart = _ranges[first].Start, mergedEnd = _ranges[first].End;
@@ -703,6 +748,14 @@ public sealed partial class ConnectionTracker
             mergedEnd = Math.Max(mergedEnd, _ranges[first].End);
             _ranges.RemoveRange(first, last - first + 1);
             _ranges.Insert(first, (mergedStart, mergedEnd));
+            if (_ranges.Count > MaxCoverageRanges)
+            {
+                // The two lowest become one; the hole between them is counted, and its bytes are not coverage.
+                MergedHoles++;
+                MergedHoleBytes += (long)(_ranges[1].Start - _ranges[0].End);
+                _ranges[1] = (_ranges[0].Start, _ranges[1].End);
+                _ranges.RemoveAt(0);
+            }
         }
 
         public IEnumerable<(ulong Start, ulong End)> Holes()
@@ -846,6 +899,7 @@ public sealed partial class ConnectionTracker
         public readonly DirectionState[] Direction = { new(), new() };
         public readonly List<MptcpMappingProblem> Problems = new();
         public readonly List<MptcpPriorityChange> Priorities = new();
+        public long PriorityCount;
         public readonly List<MptcpReinjection> Reinjected = new();
         public readonly Dictionary<(int, int, int), MptcpReinjectionPair> Pairs = new();
 

@@ -64,13 +64,18 @@ public sealed class MptcpAddressRemoval
         From = from;
         AddressIds = addressIds;
         Seen = seen;
+        LastSeen = seen;
     }
 
     public string From { get; }
     public byte[] AddressIds { get; }
+    /// <summary>When it was first seen.</summary>
     public DateTime Seen { get; }
+    /// <summary>How many segments carried this same REMOVE_ADDR (retransmissions, repeats), and when the last did.</summary>
+    public long Count { get; internal set; } = 1;
+    public DateTime LastSeen { get; internal set; }
 
-    public override string ToString() => $"{From} removed id {string.Join(",", AddressIds)}";
+    public override string ToString() => $"{From} removed id {string.Join(",", AddressIds)}{(Count > 1 ? $" ({Count} times)" : "")}";
 }
 
 /// <summary>One TCP subflow of a connection, as the capture shows it.</summary>
@@ -128,8 +133,14 @@ public sealed class MptcpConnectionSummary
     public MptcpSubflowSummary[] Subflows { get; internal set; } = Array.Empty<MptcpSubflowSummary>();
     public int SubflowCount => Subflows.Length;
     public int EstablishedSubflows => Subflows.Count(s => s.Established);
+    /// <summary>Each address announced, once (the first 1024 of a connection; AddAddrOmitted counts the others).</summary>
     public MptcpAddressAnnouncement[] AddAddr { get; internal set; } = Array.Empty<MptcpAddressAnnouncement>();
+    public long AddAddrOmitted { get; internal set; }
+    /// <summary>Each REMOVE_ADDR, once, with how often it came (the first 1024 different ones; RemoveAddrOmitted counts the others).</summary>
     public MptcpAddressRemoval[] RemoveAddr { get; internal set; } = Array.Empty<MptcpAddressRemoval>();
+    public long RemoveAddrOmitted { get; internal set; }
+    /// <summary>Subflows left out of Subflows: a connection keeps its 256 most recent (the initial one always).</summary>
+    public long SubflowsOmitted { get; internal set; }
     public bool DataFinFromClient { get; internal set; }
     public bool DataFinFromServer { get; internal set; }
     public bool FastClose { get; internal set; }
@@ -147,16 +158,60 @@ public sealed class MptcpConnectionSummary
 
 /// <summary>
 /// Follows TCP connections and groups subflows into MPTCP connections (MP_JOIN tokens matched against
-/// the tokens derived from the MP_CAPABLE keys). Holds state per connection, never per packet.
+/// the tokens derived from the MP_CAPABLE keys). Holds state per connection, never per packet, and bounded per
+/// connection; a connection that ended (every subflow closed or reset, or MP_FASTCLOSE) and was silent for
+/// <see cref="EndedLinger"/> of capture time leaves the tracker, as do the longest-silent ones when more than
+/// <see cref="MaxLiveConnections"/> are open, so a long capture or a flood holds only what is open.
 /// </summary>
 public sealed partial class ConnectionTracker
 {
+    /// <summary>Open connections held at most; past it, the longest silent leave (until a quarter is free).</summary>
+    public const int MaxLiveConnections = 65536;
+    /// <summary>Subflows a connection keeps; past it, its least recently active one (never the initial) is left out.</summary>
+    public const int MaxSubflows = 256;
+    /// <summary>Different ADD_ADDR announcements, and different REMOVE_ADDR lists, a connection keeps.</summary>
+    public const int MaxAnnouncements = 1024;
+    /// <summary>How long (in capture time) a connection that ended stays, for late retransmissions and ACKs.</summary>
+    public static readonly TimeSpan EndedLinger = TimeSpan.FromSeconds(60);
+    // Ended connections are looked for every this many segments, and whenever too many are open.
+    private const int SweepEvery = 16384;
+
     private readonly Dictionary<FlowKey, Subflow> _flows = new();
     private readonly Dictionary<uint, Connection> _byToken = new();
-    private readonly List<Connection> _connections = new();
+    private readonly Dictionary<int, Connection> _live = new();
+    private readonly Queue<Connection> _ended = new();
     private int _nextStream;
+    private int _nextConnection;
+    private DateTime _now = DateTime.MinValue;
+    private DateTime _nextTimedSweep = DateTime.MinValue;
+    private int _sinceSweep;
 
-    public int ConnectionCount => _connections.Count;
+    /// <summary>Connections seen so far (their ids go from 0 to this, less one).</summary>
+    public int ConnectionCount => _nextConnection;
+
+    /// <summary>Connections the tracker holds now: open, or ended less than <see cref="EndedLinger"/> ago.</summary>
+    public int LiveConnections => _live.Count;
+
+    /// <summary>
+    /// Keep the connections that leave the tracker until <see cref="TakeEndedSummaries"/> (or TakeEndedMeasurements)
+    /// takes them; without it they are forgotten (packet objects carry what a caller needs of them).
+    /// </summary>
+    public bool KeepEnded { get; set; }
+
+    /// <summary>Whether connections left the tracker that were not taken yet.</summary>
+    public bool HasEnded => _ended.Count > 0;
+
+    /// <summary>The summaries of the connections that left the tracker since the last call, in the order they left.</summary>
+    public List<MptcpConnectionSummary> TakeEndedSummaries()
+    {
+        var summaries = new List<MptcpConnectionSummary>(_ended.Count);
+        while (_ended.TryDequeue(out Connection? c))
+        {
+            summaries.Add(c.ToSummary());
+        }
+
+        return summaries;
+    }
 
     /// <summary>Accounts one segment; returns its stream (subflow) index and its connection id.</summary>
     public (int Stream, int Connection) Observe(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp, long frame = 0) =>
@@ -167,11 +222,16 @@ public sealed partial class ConnectionTracker
         DateTime timestamp, long frame)
     {
         var key = FlowKey.From(ref segment);
+        if (timestamp > _now)
+        {
+            _now = timestamp;
+        }
+
         TcpFlags flags = segment.Flags;
         bool synOnly = (flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn;
         if (!_flows.TryGetValue(key, out Subflow? flow) || (synOnly && flow.Finished && flow.SynSequence != segment.Sequence))
         {
-            flow = NewFlow(ref segment, options, timestamp);
+            flow = NewFlow(ref segment, options, timestamp, key);
             _flows[key] = flow;
         }
 
@@ -262,25 +322,10 @@ public sealed partial class ConnectionTracker
                     ObserveDss(flow, connection, connectionSide, dir, dssOption.Fields);
                     break;
                 case AddAddrOption add:
-                    if (add.Echo)
-                    {
-                        string announcer = connectionSide ? "Server" : "Client";
-                        foreach (MptcpAddressAnnouncement a in connection.Announcements)
-                        {
-                            if (a.From == announcer && a.AddressId == add.AddressId && a.Address.Equals(add.Address))
-                            {
-                                a.Echoed = true;
-                            }
-                        }
-                    }
-                    else if (!connection.Announcements.Any(a => a.From == from && a.AddressId == add.AddressId && a.Address.Equals(add.Address) && a.Port == add.Port))
-                    {
-                        connection.Announcements.Add(new MptcpAddressAnnouncement(from, add.AddressId, add.Address, add.Port, timestamp));
-                    }
-
+                    connection.Announce(add, add.Echo ? (connectionSide ? "Server" : "Client") : from, timestamp);
                     break;
                 case RemoveAddrOption remove:
-                    connection.Removals.Add(new MptcpAddressRemoval(from, remove.AddressIds, timestamp));
+                    connection.Remove(from, remove.AddressIds, timestamp);
                     break;
                 case MpPrioOption prio:
                     flow.Backup = prio.Backup;
@@ -317,7 +362,77 @@ public sealed partial class ConnectionTracker
             MeasureSegment(flow, connection, fromClient, connectionSide ? 0 : 1, ref segment, options, dss, dssOnly, timestamp, frame);
         }
 
+        // Also whenever capture time moved on by a tenth of the linger: a connection ends in time however few segments follow.
+        if (++_sinceSweep >= SweepEvery || _live.Count > MaxLiveConnections || _now >= _nextTimedSweep)
+        {
+            Sweep();
+        }
+
         return (flow.Stream, connection.Id);
+    }
+
+    // Lets go of the connections that ended long enough ago (in capture time), then, when too many are open, of the
+    // longest silent ones until a quarter of the room is free: a cost of O(n log n) once per n/4 new connections.
+    private void Sweep()
+    {
+        _sinceSweep = 0;
+        _nextTimedSweep = _now == DateTime.MinValue || _now > DateTime.MaxValue - EndedLinger ? DateTime.MaxValue : _now + EndedLinger / 10;
+        List<Connection>? gone = null;
+        foreach (Connection c in _live.Values)
+        {
+            if (c.Ended(_now))
+            {
+                (gone ??= new List<Connection>()).Add(c);
+            }
+        }
+
+        if (gone is not null)
+        {
+            gone.Sort((a, b) => a.Id.CompareTo(b.Id));
+            foreach (Connection c in gone)
+            {
+                Let(c);
+            }
+        }
+
+        if (_live.Count > MaxLiveConnections)
+        {
+            foreach (Connection c in _live.Values.OrderBy(c => c.Last).ThenBy(c => c.Id).Take(_live.Count - MaxLiveConnections * 3 / 4).ToList())
+            {
+                Let(c);
+            }
+        }
+    }
+
+    // A connection leaves: its subflows and tokens go; a later segment of it starts a new (incomplete) connection.
+    private void Let(Connection c)
+    {
+        _live.Remove(c.Id);
+        foreach (Subflow s in c.Subflows)
+        {
+            Forget(s);
+        }
+
+        foreach (uint token in c.Tokens())
+        {
+            if (_byToken.TryGetValue(token, out Connection? holder) && holder == c)
+            {
+                _byToken.Remove(token);
+            }
+        }
+
+        if (KeepEnded)
+        {
+            _ended.Enqueue(c);
+        }
+    }
+
+    private void Forget(Subflow s)
+    {
+        if (_flows.TryGetValue(s.Key, out Subflow? held) && held == s)
+        {
+            _flows.Remove(s.Key);
+        }
     }
 
     private static void ObserveDss(Subflow flow, Connection connection, bool connectionSide, int dir, in DssFields dss)
@@ -345,14 +460,21 @@ public sealed partial class ConnectionTracker
         }
     }
 
-    /// <summary>The connections seen so far, in order of their first packet.</summary>
-    public IEnumerable<MptcpConnectionSummary> Summaries() => _connections.Select(c => c.ToSummary());
+    /// <summary>The connections the tracker holds, in order of their first packet (those that left it were taken, or forgotten).</summary>
+    public IEnumerable<MptcpConnectionSummary> Summaries() => _live.Values.OrderBy(c => c.Id).Select(c => c.ToSummary()).ToList();
 
-    private Subflow NewFlow(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp)
+    private Connection NewConnection(Subflow initial, DateTime timestamp)
+    {
+        var connection = new Connection(_nextConnection++, initial, timestamp);
+        _live[connection.Id] = connection;
+        return connection;
+    }
+
+    private Subflow NewFlow(ref TcpSegmentView segment, IReadOnlyList<MptcpOption> options, DateTime timestamp, FlowKey key)
     {
         TcpFlags flags = segment.Flags;
         bool synAck = (flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack);
-        var flow = new Subflow { Stream = _nextStream++, First = timestamp, Last = timestamp };
+        var flow = new Subflow { Stream = _nextStream++, First = timestamp, Last = timestamp, Key = key };
         if (synAck)
         {
             (flow.ClientAddress, flow.ClientPort, flow.ServerAddress, flow.ServerPort) =
@@ -373,11 +495,17 @@ public sealed partial class ConnectionTracker
             if (!_byToken.TryGetValue(token, out connection!))
             {
                 // A join to a connection whose start the capture missed.
-                connection = new Connection(_connections.Count, flow, timestamp) { Incomplete = true };
+                connection = NewConnection(flow, timestamp);
+                connection.Incomplete = true;
                 connection.Subflows.Clear();
                 connection.Initial = null;
-                _connections.Add(connection);
+                connection.JoinToken = token;
                 _byToken[token] = connection;
+            }
+
+            if (connection.Subflows.Count >= MaxSubflows)
+            {
+                LeaveOutOneSubflow(connection);
             }
 
             flow.Join = true;
@@ -389,12 +517,38 @@ public sealed partial class ConnectionTracker
         }
         else
         {
-            connection = new Connection(_connections.Count, flow, timestamp) { Incomplete = (flags & TcpFlags.Syn) == 0 };
-            _connections.Add(connection);
+            connection = NewConnection(flow, timestamp);
+            connection.Incomplete = (flags & TcpFlags.Syn) == 0;
         }
 
         flow.Connection = connection;
         return flow;
+    }
+
+    // A connection at its subflow bound lets one go: a finished one first, else the least recently active; never the
+    // initial subflow. Its packets stay counted in the connection's.
+    private void LeaveOutOneSubflow(Connection connection)
+    {
+        Subflow? pick = null;
+        foreach (Subflow s in connection.Subflows)
+        {
+            if (s == connection.Initial)
+            {
+                continue;
+            }
+
+            if (pick is null || (s.Finished && !pick.Finished) || (s.Finished == pick.Finished && s.Last < pick.Last))
+            {
+                pick = s;
+            }
+        }
+
+        if (pick is not null)
+        {
+            connection.Subflows.Remove(pick);
+            connection.SubflowsOmitted++;
+            Forget(pick);
+        }
     }
 
     private static bool Has(IReadOnlyList<MptcpOption> options, MptcpSubtype subtype)
@@ -434,6 +588,7 @@ public sealed partial class ConnectionTracker
 
     private sealed class Subflow
     {
+        public FlowKey Key;
         public int Stream;
         public Connection Connection = null!;
         public PacketAddress ClientAddress, ServerAddress;
@@ -519,13 +674,113 @@ public sealed partial class ConnectionTracker
         public bool Incomplete;
         public int? Version;
         public ulong? ClientKey, ServerKey;
-        public uint? ClientToken, ServerToken;
+        public uint? ClientToken, ServerToken, JoinToken;
         public readonly List<MptcpAddressAnnouncement> Announcements = new();
         public readonly List<MptcpAddressRemoval> Removals = new();
+        // Announcements by (announcer, id, address), for the echo and for repeats: no scan per segment.
+        private Dictionary<(string From, byte Id, IPAddress Address), List<MptcpAddressAnnouncement>>? _announced;
+        private Dictionary<string, MptcpAddressRemoval>? _removed;
+        public long AnnouncementsOmitted, RemovalsOmitted, SubflowsOmitted;
         public bool DataFinFromClient, DataFinFromServer, FastClose, MpFail, InfiniteMapping, ChecksumsRequired;
         public ConnectionMeasure? Measure;
         public long SegmentsWithoutDss, InvalidOptions, Packets, OptionsSeen, PayloadBytes;
         public DateTime First, Last;
+
+        /// <summary>
+        /// An ADD_ADDR from <paramref name="from"/> (for an echo: the side whose announcement it echoes). Each address is
+        /// kept once; past <see cref="MaxAnnouncements"/> new ones are only counted.
+        /// </summary>
+        public void Announce(AddAddrOption add, string from, DateTime timestamp)
+        {
+            _announced ??= new Dictionary<(string, byte, IPAddress), List<MptcpAddressAnnouncement>>();
+            var key = (from, add.AddressId, add.Address);
+            _announced.TryGetValue(key, out List<MptcpAddressAnnouncement>? same);
+            if (add.Echo)
+            {
+                foreach (MptcpAddressAnnouncement a in same ?? (IEnumerable<MptcpAddressAnnouncement>)Array.Empty<MptcpAddressAnnouncement>())
+                {
+                    a.Echoed = true;
+                }
+
+                return;
+            }
+
+            if (same is not null && same.Exists(a => a.Port == add.Port))
+            {
+                return;
+            }
+
+            if (Announcements.Count >= MaxAnnouncements)
+            {
+                AnnouncementsOmitted++;
+                return;
+            }
+
+            var announcement = new MptcpAddressAnnouncement(from, add.AddressId, add.Address, add.Port, timestamp);
+            if (same is null)
+            {
+                _announced[key] = same = new List<MptcpAddressAnnouncement>(1);
+            }
+
+            same.Add(announcement);
+            Announcements.Add(announcement);
+        }
+
+        /// <summary>A REMOVE_ADDR: a repeat of one already seen is counted on it; past <see cref="MaxAnnouncements"/> different ones, only counted.</summary>
+        public void Remove(string from, byte[] ids, DateTime timestamp)
+        {
+            _removed ??= new Dictionary<string, MptcpAddressRemoval>(StringComparer.Ordinal);
+            string key = from + Convert.ToHexString(ids);
+            if (_removed.TryGetValue(key, out MptcpAddressRemoval? seen))
+            {
+                seen.Count++;
+                seen.LastSeen = timestamp;
+            }
+            else if (Removals.Count >= MaxAnnouncements)
+            {
+                RemovalsOmitted++;
+            }
+            else
+            {
+                var removal = new MptcpAddressRemoval(from, ids, timestamp);
+                _removed[key] = removal;
+                Removals.Add(removal);
+            }
+        }
+
+        /// <summary>
+        /// Ended: MP_FASTCLOSE, or every subflow closed (FIN both ways), reset, or a SYN never answered; and nothing of
+        /// it for <see cref="EndedLinger"/> before <paramref name="now"/>.
+        /// </summary>
+        public bool Ended(DateTime now)
+        {
+            if (now - Last < EndedLinger)
+            {
+                return false;
+            }
+
+            if (FastClose)
+            {
+                return true;
+            }
+
+            foreach (Subflow s in Subflows)
+            {
+                if (!s.Finished && !(s.SawSyn && !s.SynAck))
+                {
+                    return false;
+                }
+            }
+
+            return Subflows.Count > 0;
+        }
+
+        public IEnumerable<uint> Tokens()
+        {
+            if (ClientToken is { } c) yield return c;
+            if (ServerToken is { } s) yield return s;
+            if (JoinToken is { } j) yield return j;
+        }
 
         public void SetKeys(ulong? client, ulong? server, Dictionary<uint, Connection> byToken)
         {
@@ -569,7 +824,10 @@ public sealed partial class ConnectionTracker
                 ServerInitialDataSequence = ServerKey is { } sk ? MptcpKeys.InitialDataSequence(sk, version) : null,
                 Subflows = Subflows.Select(s => s.ToSummary(s == initial)).ToArray(),
                 AddAddr = Announcements.ToArray(),
+                AddAddrOmitted = AnnouncementsOmitted,
                 RemoveAddr = Removals.ToArray(),
+                RemoveAddrOmitted = RemovalsOmitted,
+                SubflowsOmitted = SubflowsOmitted,
                 DataFinFromClient = DataFinFromClient,
                 DataFinFromServer = DataFinFromServer,
                 FastClose = FastClose,

@@ -146,10 +146,14 @@ public sealed class LiveCapture : IDisposable
                 if (status == GetPacketStatus.PacketRead)
                 {
                     long number = Interlocked.Increment(ref _frames);
+                    // The kernel's clock is a time, but SharpPcap's Date throws for what is not: never trust it.
+                    PosixTimeval timeval = capture.Header.Timeval;
+                    DateTime timestamp = CaptureTime.TryFromUnix(unchecked((long)timeval.Seconds), timeval.MicroSeconds, 1_000_000, out DateTime t)
+                        ? t : DateTime.UtcNow;
                     bool more;
                     lock (_gate)
                     {
-                        more = handler(linkType, capture.Data, capture.Header.Timeval.Date, number);
+                        more = handler(linkType, capture.Data, timestamp, number);
                     }
 
                     if (!more)

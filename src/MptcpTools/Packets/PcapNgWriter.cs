@@ -19,6 +19,12 @@ public sealed class PcapNgWriter : IDisposable
 
     public PcapNgWriter(string path, int snapLength)
     {
+        // Opening a FIFO to write waits for a reader, for ever and past Ctrl+C: refused (a device such as /dev/null is fine).
+        if (MptcpTools.Kernel.RegularFile.IsFifoOrSocket(path))
+        {
+            throw new IOException($"'{path}' is a FIFO or a socket: the capture would wait until something reads it. Save to a file.");
+        }
+
         _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
         _snapLength = snapLength;
         // Section header block: byte-order magic, version 1.0, section length unknown (-1).
