@@ -21,7 +21,6 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
     [ValidateNotNullOrEmpty]
     [ValidateInterface(AllowAny = true)]
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
-    [ValidateNotNullOrEmpty]
     public string[] Interface { get; set; } = { "any" };
 
     /// <summary>Only TCP segments to or from these ports.</summary>
