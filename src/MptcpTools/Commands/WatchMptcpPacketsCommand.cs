@@ -98,6 +98,10 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         // Bounded: a pipeline slower than the link would otherwise hold every packet of the capture. What does not fit
         // is counted and said, as tcpdump says what the kernel dropped.
         var queue = new BlockingCollection<object>(MaxQueued);
+        // Summaries are results, never dropped: the capture waits for room instead (the kernel's buffer then fills, and
+        // what it drops is counted and said). Those taken when the capture is ending wait here, and go out after the queue.
+        var ending = new ManualResetEventSlim();
+        var aside = new System.Collections.Concurrent.ConcurrentQueue<MptcpConnectionSummary>();
         long queueDrops = 0;
         long received = 0, dropped = 0, ifDropped = 0;
         bool ended = false;
@@ -144,9 +148,13 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
                     {
                         foreach (MptcpConnectionSummary endedSummary in processor.Tracker.TakeEndedSummaries())
                         {
-                            if (!queue.TryAdd(endedSummary))
+                            while (!queue.TryAdd(endedSummary, 50))
                             {
-                                Interlocked.Increment(ref queueDrops);
+                                if (ending.IsSet || _stopped.IsSet)
+                                {
+                                    aside.Enqueue(endedSummary);
+                                    break;
+                                }
                             }
                         }
                     }
@@ -225,6 +233,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         }
         finally
         {
+            ending.Set();
             (received, dropped, ifDropped) = capture.Stop();
             capture.Dispose();
             if (writer is not null && !CloseQuietly(writer, out Exception? closeFailure))
@@ -237,7 +246,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
             {
                 // The pipeline is stopping (Ctrl+C where it cannot be read as a key, Select-Object -First, a stopped
                 // remote or hosted pipeline): objects can no longer go out, so what was seen is told to the host.
-                TellHostOnStop(processor, queue, received, dropped, ifDropped);
+                TellHostOnStop(processor, queue.OfType<MptcpConnectionSummary>().Concat(aside), received, dropped, ifDropped);
             }
         }
 
@@ -285,7 +294,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
 
         if (Summary)
         {
-            foreach (MptcpConnectionSummary summary in processor.Tracker.Summaries())
+            foreach (MptcpConnectionSummary summary in aside.Concat(processor.Tracker.Summaries()))
             {
                 WriteObject(summary);
             }
@@ -327,13 +336,13 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         $"{processor.TcpSegments} TCP segments captured ({processor.MptcpSegments} with MPTCP options, {processor.Tracker.ConnectionCount} connections); " +
         $"libpcap: {received} packets received, {dropped} dropped by the kernel, {ifDropped} dropped by the interface.";
 
-    private void TellHostOnStop(PacketProcessor processor, BlockingCollection<object> queue, long received, long dropped, long ifDropped)
+    private void TellHostOnStop(PacketProcessor processor, IEnumerable<MptcpConnectionSummary> taken, long received, long dropped, long ifDropped)
     {
         try
         {
             if (Summary)
             {
-                foreach (MptcpConnectionSummary summary in queue.OfType<MptcpConnectionSummary>().Concat(processor.Tracker.Summaries()))
+                foreach (MptcpConnectionSummary summary in taken.Concat(processor.Tracker.Summaries()))
                 {
                     Host.UI.WriteLine($"{summary} {summary.Detail}");
                 }
