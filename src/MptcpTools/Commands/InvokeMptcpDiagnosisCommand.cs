@@ -58,6 +58,7 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
     [Parameter]
     // Checked once the parameter set is known: with -HostName or -Session the names are those of the remote hosts.
     [ArgumentCompleter(typeof(InterfaceNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string[]? Interface { get; set; }
 
     [Parameter]
@@ -145,7 +146,7 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
     {
         if (ParameterSetName is HostSet or PeerSet)
         {
-            foreach (string name in Interface ?? Array.Empty<string>())
+            foreach (string? name in Interface ?? Array.Empty<string>())
             {
                 if (ValidateInterfaceAttribute.Problem(name, allowAny: true) is { } problem)
                 {

@@ -210,8 +210,9 @@ public sealed class ValidateInterfaceAttribute : ValidateEnumeratedArgumentsAttr
     /// Why <paramref name="name"/> is no interface of this network namespace, naming those it has; null when it is one.
     /// For a cmdlet that can only tell once the parameter set is known (an interface of a remote host is not checked here).
     /// </summary>
-    public static string? Problem(string name, bool allowAny)
+    public static string? Problem(string? name, bool allowAny)
     {
+        name ??= "";
         if ((allowAny && name == "any") || (name.Length is > 0 and < 16 && !name.Contains('\0') && InterfaceNames.IndexOf(name) != 0))
         {
             return null;

@@ -42,25 +42,13 @@ public sealed class RemoteDiagnosis
     /// </summary>
     public IEnumerable<RemoteItem> Run(CancellationToken cancel)
     {
-        using var gate = new SemaphoreSlim(_throttle);
-        Task[] tasks = _hosts.Select(host => Task.Factory.StartNew(() =>
+        // -ThrottleLimit workers take the hosts in the order given (a semaphore would let them start in any order).
+        var pending = new ConcurrentQueue<RemoteHost>(_hosts);
+        Task[] tasks = Enumerable.Range(0, Math.Min(_throttle, Math.Max(1, _hosts.Count))).Select(_ => Task.Factory.StartNew(() =>
         {
-            try
-            {
-                gate.Wait(cancel);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            try
+            while (!cancel.IsCancellationRequested && pending.TryDequeue(out RemoteHost? host))
             {
                 RunOne(host, cancel);
-            }
-            finally
-            {
-                gate.Release();
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
         Task.WhenAll(tasks).ContinueWith(_ => _items.CompleteAdding(), TaskScheduler.Default);
