@@ -55,7 +55,76 @@ public sealed class RemoteHost : IDisposable
 
     /// <summary>A host reached over SSH, as Invoke-Command -HostName reaches it; not connected until <see cref="Open"/>.</summary>
     public static RemoteHost ForSsh(SshTarget target, string? keyFilePath, Hashtable? options, TimeSpan connectingTimeout) =>
-        new(target.Name, RunspaceFactory.CreateRunspace(target.ConnectionInfo(keyFilePath, options, connectingTimeout)), owned: true, "SSH", target.UserName);
+        new(target.Name, RunspaceFactory.CreateRunspace(target.ConnectionInfo(keyFilePath, options, connectingTimeout)), owned: true, "SSH", target.UserName)
+        {
+            _sshTarget = target,
+        };
+
+    private SshTarget? _sshTarget;
+
+    /// <summary>
+    /// Why ssh could not reach <paramref name="target"/> by name, asked before pwsh starts it: the host name its
+    /// configuration gives (ssh -G, so aliases and HostName lines count) does not resolve here. Null when it
+    /// resolves, or when a ProxyJump or ProxyCommand resolves it elsewhere. pwsh's SSH transport can end the whole
+    /// process when ssh exits at once (an unhandled IOException on its error thread), so a name that cannot work
+    /// never reaches it.
+    /// </summary>
+    internal static string? Unresolvable(SshTarget target)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("ssh")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+        };
+        start.ArgumentList.Add("-G");
+        if (target.Port > 0)
+        {
+            start.ArgumentList.Add("-p");
+            start.ArgumentList.Add(target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        start.ArgumentList.Add("--"); // a name that starts with '-' is a host, never an option
+        start.ArgumentList.Add(target.HostName);
+        string output, error;
+        try
+        {
+            using var ssh = System.Diagnostics.Process.Start(start)!;
+            ssh.StandardInput.Close();
+            var stderr = ssh.StandardError.ReadToEndAsync();
+            output = ssh.StandardOutput.ReadToEnd();
+            if (!ssh.WaitForExit(5000))
+            {
+                ssh.Kill(true);
+                return null; // ssh will say for itself
+            }
+
+            error = stderr.Result.Trim();
+            if (ssh.ExitCode != 0)
+            {
+                return $"ssh cannot use the name '{target.HostName}': {error}";
+            }
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return $"ssh could not be started: {e.Message}";
+        }
+
+        string? Value(string key) => output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(key + " ", StringComparison.Ordinal))?[(key.Length + 1)..];
+        if (Value("proxyjump") is { } jump && jump != "none" || Value("proxycommand") is { } command && command != "none")
+        {
+            return null;
+        }
+
+        string name = Value("hostname") ?? target.HostName;
+        try
+        {
+            MptcpTools.Host.NameResolution.Resolve(name.Trim('[', ']'));
+            return null;
+        }
+        catch (MptcpTools.Host.NameResolutionException e)
+        {
+            return e.Message;
+        }
+    }
 
     /// <summary>A session the caller opened (New-PSSession): used as it is, and left open.</summary>
     public static RemoteHost ForSession(System.Management.Automation.Runspaces.PSSession session)
@@ -81,6 +150,11 @@ public sealed class RemoteHost : IDisposable
             }
 
             return;
+        }
+
+        if (_sshTarget is not null && Unresolvable(_sshTarget) is { } unresolvable)
+        {
+            throw new RemoteHostException(RemoteHostProblem.Unreachable, unresolvable);
         }
 
         using CancellationTokenRegistration stop = cancel.Register(Stop);
