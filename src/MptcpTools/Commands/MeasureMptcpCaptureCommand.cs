@@ -41,10 +41,7 @@ public sealed class MeasureMptcpCaptureCommand : CaptureFileCmdlet
         var processor = new PacketProcessor(Interval);
         // A connection that ended long ago is measured and written while the file is read, and leaves the tracker.
         processor.Tracker.KeepEnded = true;
-        var progress = new ProgressRecord(2, "Measuring " + file, "Starting");
-        var clock = Stopwatch.StartNew();
-        long lastProgress = 0;
-        bool showedProgress = false;
+        var progress = new CaptureFileProgress(2, "Measuring " + file, WriteProgress);
         try
         {
             reader.Read((linkType, frame, timestamp, number) =>
@@ -54,14 +51,7 @@ public sealed class MeasureMptcpCaptureCommand : CaptureFileCmdlet
                 {
                     WriteMeasurements(processor.Tracker.TakeEndedMeasurements(file));
                 }
-                if ((number & 0xffff) == 0 && clock.ElapsedMilliseconds - lastProgress >= 500 && reader.FileSize > 0)
-                {
-                    lastProgress = clock.ElapsedMilliseconds;
-                    showedProgress = true;
-                    progress.PercentComplete = (int)Math.Min(100, reader.Position * 100 / reader.FileSize);
-                    progress.StatusDescription = $"{number:N0} frames, {processor.Tracker.ConnectionCount:N0} connections";
-                    WriteProgress(progress);
-                }
+                progress.Frame(number, reader, processor.Tracker.ConnectionCount);
 
                 return true;
             });
@@ -76,16 +66,12 @@ public sealed class MeasureMptcpCaptureCommand : CaptureFileCmdlet
         }
         finally
         {
-            if (showedProgress)
-            {
-                progress.RecordType = ProgressRecordType.Completed;
-                WriteProgress(progress);
-            }
+            progress.Complete();
         }
 
         WriteMeasurements(processor, file);
         WriteTimestampProblem(reader, file);
-        WriteVerbose($"{file}: {reader.Frames} frames, {processor.TcpSegments} TCP segments, {processor.MptcpSegments} with MPTCP options, {clock.Elapsed.TotalSeconds:F2} s.");
+        WriteVerbose($"{file}: {reader.Frames} frames, {processor.TcpSegments} TCP segments, {processor.MptcpSegments} with MPTCP options, {progress.Elapsed.TotalSeconds:F2} s.");
     }
 
     private void WriteMeasurements(PacketProcessor processor, string file)

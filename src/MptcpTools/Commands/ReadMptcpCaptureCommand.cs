@@ -33,10 +33,7 @@ public sealed class ReadMptcpCaptureCommand : CaptureFileCmdlet
         var processor = new PacketProcessor();
         // With -Summary a connection that ended long ago goes out while the file is read, and leaves the tracker.
         processor.Tracker.KeepEnded = Summary;
-        var progress = new ProgressRecord(1, "Reading " + file, "Starting");
-        var clock = Stopwatch.StartNew();
-        long lastProgress = 0;
-        bool showedProgress = false;
+        var progress = new CaptureFileProgress(1, "Reading " + file, WriteProgress);
         try
         {
             reader.Read((linkType, frame, timestamp, number) =>
@@ -51,15 +48,7 @@ public sealed class ReadMptcpCaptureCommand : CaptureFileCmdlet
                     WriteSummaries(processor.Tracker.TakeEndedSummaries());
                 }
 
-                // The clock is read every 65536 frames, not every frame: clock_gettime per frame is a visible cost.
-                if ((number & 0xffff) == 0 && clock.ElapsedMilliseconds - lastProgress >= 500 && reader.FileSize > 0)
-                {
-                    lastProgress = clock.ElapsedMilliseconds;
-                    showedProgress = true;
-                    progress.PercentComplete = (int)Math.Min(100, reader.Position * 100 / reader.FileSize);
-                    progress.StatusDescription = $"{number:N0} frames, {processor.Tracker.ConnectionCount:N0} connections";
-                    WriteProgress(progress);
-                }
+                progress.Frame(number, reader, processor.Tracker.ConnectionCount);
 
                 return true;
             });
@@ -74,11 +63,7 @@ public sealed class ReadMptcpCaptureCommand : CaptureFileCmdlet
         }
         finally
         {
-            if (showedProgress)
-            {
-                progress.RecordType = ProgressRecordType.Completed;
-                WriteProgress(progress);
-            }
+            progress.Complete();
         }
 
         WriteSummaries(processor);
