@@ -3,9 +3,9 @@
 #   dotnet pwsh ./bench/Soak.bench.ps1 [-Minutes 10] [-FloodConnections 1000000]
 # Needs root (the lab namespaces). Three parts, each printing its peak memory:
 #  1. Watch-MptcpPackets for -Minutes in the lab's client namespace, under a full-rate transfer, with a slow consumer
-#     (2 ms per object): the resident memory of its pwsh sampled each second (first minute against the rest), the
-#     objects it wrote, what it said it did not write (queue drops) and what the kernel dropped, and the wall time
-#     against -Duration.
+#     (2 ms per object): the resident memory of its pwsh sampled each second (after a two-minute warm-up, the first
+#     half of the rest against the second), the objects it wrote, what it said it did not write (queue drops) and what
+#     the kernel dropped, and the wall time against -Duration.
 #  2. Watch-MptcpPackets -Summary for -Minutes under a connection flood (short MPTCP connections opened and closed in
 #     a loop): the same samples, and the summaries written during the capture and at its end.
 #  3. Read-MptcpCapture -Summary of a connection-flood capture (tests/tools/CaptureFuzzer, flood connections) of a
@@ -49,15 +49,22 @@ function Invoke-Sampled([string] $Namespace, [string] $Script, [int] $TimeoutSec
     [pscustomobject]@{ Samples = $samples; Wall = $clock.Elapsed.TotalSeconds; Output = "$($stdout.Result)"; Errors = "$($stderr.Result)" }
 }
 
+# The first two minutes are the warm-up: -Summary keeps an ended connection for 60 s of capture time (late
+# retransmissions), so its memory rises while that window fills, and the runtime's heap settles. Flat means the rest
+# does not grow: the peak of its first half against the peak of its second half.
 function Format-Memory($Run) {
     $all = @($Run.Samples)
     if (-not $all) { return 'no samples' }
-    $firstMinute = @($all | Where-Object Second -le 60 | ForEach-Object MB)
-    $rest = @($all | Where-Object Second -gt 60 | ForEach-Object MB)
+    $warmup = @($all | Where-Object Second -le 120 | ForEach-Object MB)
+    $rest = @($all | Where-Object Second -gt 120)
     $peak = ($all | Measure-Object MB -Maximum).Maximum
     $text = "peak RSS $([math]::Round($peak)) MB"
-    if ($firstMinute -and $rest) {
-        $text += "; peak in the first minute $([math]::Round(($firstMinute | Measure-Object -Maximum).Maximum)) MB, after it $([math]::Round(($rest | Measure-Object -Maximum).Maximum)) MB, at the end $([math]::Round($rest[-1])) MB"
+    if ($warmup) { $text += "; in the first minute $([math]::Round((@($all | Where-Object Second -le 60 | ForEach-Object MB) | Measure-Object -Maximum).Maximum)) MB, by the end of the 2-minute warm-up $([math]::Round(($warmup | Measure-Object -Maximum).Maximum)) MB" }
+    if ($rest.Count -ge 2) {
+        $half = [int][math]::Floor($rest.Count / 2)
+        $early = ($rest[0..($half - 1)] | Measure-Object MB -Maximum).Maximum
+        $late = ($rest[$half..($rest.Count - 1)] | Measure-Object MB -Maximum).Maximum
+        $text += "; after it, peak $([math]::Round($early)) MB in the first half and $([math]::Round($late)) MB in the second ($('{0:+0;-0;0}' -f [math]::Round($late - $early)) MB), $([math]::Round($rest[-1].MB)) MB at the end"
     }
     $text
 }

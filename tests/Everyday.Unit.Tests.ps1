@@ -150,6 +150,16 @@ Describe 'A failed name lookup' {
         [MptcpTools.Host.NameResolution]::Explain($none) | Should -Match '^no such name'
         [MptcpTools.Host.NameResolutionException]::new('peer.example', 'no such name').Message | Should -Be "'peer.example' does not resolve: no such name"
     }
+
+    It 'is an empty name, which never stands for this host (the resolver would answer with its own addresses)' {
+        foreach ($name in '', ' ', "`t") {
+            $thrown = $null
+            try { [MptcpTools.Host.NameResolution]::Resolve($name, $null) } catch { $thrown = $_.Exception.InnerException }
+            $thrown | Should -BeOfType ([MptcpTools.Host.NameResolutionException])
+            $thrown.Message | Should -BeLike '*the name is empty'
+        }
+        [System.Net.Dns]::GetHostAddresses('').Count | Should -BeGreaterThan 0 -Because 'this is what the check keeps out'
+    }
 }
 
 Describe 'Completion of finding ids' {

@@ -132,16 +132,19 @@ Describe 'A host that cannot be diagnosed' {
 }
 
 Describe 'A host name that cannot work never reaches ssh' {
-    It 'is HostUnreachable, saying why, for a name that does not resolve, a wildcard, and one that would be an ssh option' {
+    It 'is HostUnreachable, saying why, for a name that does not resolve, a wildcard, a lone bracket, and one that would be an ssh option' {
         $marker = Join-Path $TestDrive 'proxy-command-ran'
-        $names = 'no-such-host.invalid', '*', "-oProxyCommand=touch $marker"
+        # '[' resolved as the empty name (this host's own addresses) and reached pwsh's SSH transport, which ended the process.
+        $names = 'no-such-host.invalid', '*', '[', '[x', "-oProxyCommand=touch $marker"
         $f = @(Invoke-MptcpDiagnosis -HostName $names -ErrorVariable e)
         $e | Should -BeNullOrEmpty
-        $f.Count | Should -Be 3
+        $f.Count | Should -Be 5
         @($f | Where-Object Id -ne 'HostUnreachable') | Should -BeNullOrEmpty
         @($f.ComputerName | Sort-Object) | Should -Be @($names | Sort-Object)
         ($f | Where-Object ComputerName -eq 'no-such-host.invalid').Detail | Should -Match "'no-such-host.invalid' does not resolve"
         ($f | Where-Object ComputerName -eq '*').Detail | Should -Match "'\*' does not resolve"
+        ($f | Where-Object ComputerName -eq '[').Detail | Should -Match "'\[' does not resolve"
+        ($f | Where-Object ComputerName -eq '[x').Detail | Should -Match "'\[x' does not resolve"
         ($f | Where-Object ComputerName -like '-o*').Detail | Should -Match 'ssh cannot use the name'
         Test-Path $marker | Should -BeFalse -Because 'a host name is never an option of ssh'
     }

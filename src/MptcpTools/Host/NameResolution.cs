@@ -33,6 +33,12 @@ public static class NameResolution
     /// </summary>
     public static IPAddress Resolve(string name, AddressFamily? preferred = null)
     {
+        // The resolver answers an empty name with this host's own addresses: never what a caller meant.
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new NameResolutionException(name, "the name is empty");
+        }
+
         if (IPAddress.TryParse(name, out IPAddress? literal))
         {
             return literal;

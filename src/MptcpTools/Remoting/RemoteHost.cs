@@ -115,9 +115,15 @@ public sealed class RemoteHost : IDisposable
         }
 
         string name = Value("hostname") ?? target.HostName;
+        // "[2001:db8::2]" is an address; a lone "[" is a name ssh cannot resolve (pwsh then hands ssh an empty one).
+        if (name.Length > 2 && name[0] == '[' && name[^1] == ']')
+        {
+            name = name[1..^1];
+        }
+
         try
         {
-            MptcpTools.Host.NameResolution.Resolve(name.Trim('[', ']'));
+            MptcpTools.Host.NameResolution.Resolve(name);
             return null;
         }
         catch (MptcpTools.Host.NameResolutionException e)
