@@ -25,6 +25,7 @@ Describe 'Invoke-MptcpDiagnosis -HostName over SSH, from the client namespace' -
         $bare = Start-LabSshd $lab $lab.Router $a.RouterPath1 -WithoutModule
         $slow = Start-LabSshd $lab $lab.Router $a.RouterPath2 -SubsystemDelay 6
         $down = '192.0.2.77'   # on the client's link, and nobody has it
+        $refused = "$($a.ServerAddress):2"   # the server, where nothing listens on port 2
         $p = $server.SessionParameters
         $r = Invoke-LabCmdlet $lab.Client {
             param($p, $hosts, $bus)
@@ -35,11 +36,11 @@ Describe 'Invoke-MptcpDiagnosis -HostName over SSH, from the client namespace' -
                         At = ([DateTime]::UtcNow - $start).TotalSeconds; Id = $_.Id; Severity = "$($_.Severity)"; Summary = $_.Summary
                         ComputerName = $_.ComputerName; PSComputerName = $_.PSComputerName; Type = $_.GetType().FullName
                         HostIds = @($_.Repair | ForEach-Object HostId); Evidence = @($_.Evidence | ForEach-Object { "$_" })
-                        ModulePath = @($_.Evidence | ForEach-Object { $_.ModulePath })
+                        ModulePath = @($_.Evidence | ForEach-Object { $_.ModulePath }); Detail = $_.Detail
                     }
                 }
             [pscustomobject]@{ Ended = ([DateTime]::UtcNow - $start).TotalSeconds }
-        } -ArgumentList $p, @($a.ServerAddress, $a.RouterPath1, $a.RouterPath2, $down), $noBus
+        } -ArgumentList $p, @($a.ServerAddress, $a.RouterPath1, $a.RouterPath2, $down, $refused), $noBus
         $found = @($r.Output | Where-Object { $_.PSObject.Properties['Id'] })
         $ended = ($r.Output | Where-Object { $_.PSObject.Properties['Ended'] }).Ended
         $own = Invoke-LabCmdlet $lab.Server { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus -IncludePassed | ForEach-Object { "$($_.Severity) $($_.Id) $($_.Summary)" } } -ArgumentList $noBus
@@ -49,7 +50,7 @@ Describe 'Invoke-MptcpDiagnosis -HostName over SSH, from the client namespace' -
 
     It 'writes no error and no terminating failure: every host answers with findings' {
         $r.Errors | Should -BeNullOrEmpty
-        @($found | Select-Object -ExpandProperty ComputerName -Unique | Sort-Object) | Should -Be @($a.RouterPath1, $a.RouterPath2, $down, $a.ServerAddress | Sort-Object)
+        @($found | Select-Object -ExpandProperty ComputerName -Unique | Sort-Object) | Should -Be @($a.RouterPath1, $a.RouterPath2, $down, $refused, $a.ServerAddress | Sort-Object)
     }
 
     It 'gives each reachable host''s findings as that host gives them itself, typed and tagged with the host' {
@@ -81,6 +82,13 @@ Describe 'Invoke-MptcpDiagnosis -HostName over SSH, from the client namespace' -
         $u.Count | Should -Be 1
         $u[0].Id | Should -Be 'HostUnreachable'
         $u[0].Summary | Should -Match 'SSH'
+    }
+
+    It 'names the host where nothing listens on the SSH port: HostUnreachable, found before ssh starts' {
+        $u = @($found | Where-Object ComputerName -eq $refused)
+        $u.Count | Should -Be 1
+        $u[0].Id | Should -Be 'HostUnreachable'
+        $u[0].Detail | Should -Match "nothing answers SSH on $([regex]::Escape($a.ServerAddress)) .*port 2: Connection refused"
     }
 
     It 'diagnoses the slow host too, and writes the others'' findings while it still starts' {

@@ -148,4 +148,12 @@ Describe 'A host name that cannot work never reaches ssh' {
         ($f | Where-Object ComputerName -like '-o*').Detail | Should -Match 'ssh cannot use the name'
         Test-Path $marker | Should -BeFalse -Because 'a host name is never an option of ssh'
     }
+
+    It 'is HostUnreachable for a user name ssh refuses, given in the name or with -UserName' {
+        $f = @(Invoke-MptcpDiagnosis -HostName "a'b@localhost" -ErrorVariable e) + @(Invoke-MptcpDiagnosis -HostName localhost -UserName "x`ny" -ErrorVariable +e)
+        $e | Should -BeNullOrEmpty
+        $f.Id | Should -Be 'HostUnreachable', 'HostUnreachable'
+        $f[0].Detail | Should -Match "ssh cannot use the name 'localhost' with the user 'a'b'.*invalid characters"
+        $f[1].Detail | Should -Match "with the user 'x\ny'.*invalid characters"
+    }
 }

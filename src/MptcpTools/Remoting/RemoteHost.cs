@@ -58,18 +58,22 @@ public sealed class RemoteHost : IDisposable
         new(target.Name, RunspaceFactory.CreateRunspace(target.ConnectionInfo(keyFilePath, options, connectingTimeout)), owned: true, "SSH", target.UserName)
         {
             _sshTarget = target,
+            _sshOptions = options,
+            _connectingTimeout = connectingTimeout,
         };
 
     private SshTarget? _sshTarget;
+    private Hashtable? _sshOptions;
+    private TimeSpan _connectingTimeout;
 
     /// <summary>
-    /// Why ssh could not reach <paramref name="target"/> by name, asked before pwsh starts it: the host name its
-    /// configuration gives (ssh -G, so aliases and HostName lines count) does not resolve here. Null when it
-    /// resolves, or when a ProxyJump or ProxyCommand resolves it elsewhere. pwsh's SSH transport can end the whole
-    /// process when ssh exits at once (an unhandled IOException on its error thread), so a name that cannot work
-    /// never reaches it.
+    /// Why ssh could not reach <paramref name="target"/>, asked before pwsh starts it: ssh refuses the name or user,
+    /// the host name its configuration gives (ssh -G with the caller's options, so aliases and HostName lines count)
+    /// does not resolve here, or nothing answers on its SSH port. Null when all is well, or when a ProxyJump or
+    /// ProxyCommand connects elsewhere. pwsh's SSH transport can end the whole process when ssh exits at once (an
+    /// unhandled IOException on its error thread), so what cannot work never reaches it.
     /// </summary>
-    internal static string? Unresolvable(SshTarget target)
+    internal static string? WhyUnreachable(SshTarget target, Hashtable? options = null, TimeSpan? connectingTimeout = null, CancellationToken stop = default)
     {
         var start = new System.Diagnostics.ProcessStartInfo("ssh")
         {
@@ -80,6 +84,20 @@ public sealed class RemoteHost : IDisposable
         {
             start.ArgumentList.Add("-p");
             start.ArgumentList.Add(target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        // The caller's -Options go to ssh too (a ProxyJump or HostName there changes where it connects).
+        foreach (DictionaryEntry option in options ?? new Hashtable())
+        {
+            start.ArgumentList.Add("-o");
+            start.ArgumentList.Add($"{option.Key}={option.Value}");
+        }
+
+        // A user name ssh refuses (a newline, quotes) also makes it exit at once: ssh -G checks it as well.
+        if (!string.IsNullOrEmpty(target.UserName))
+        {
+            start.ArgumentList.Add("-l");
+            start.ArgumentList.Add(target.UserName);
         }
 
         start.ArgumentList.Add("--"); // a name that starts with '-' is a host, never an option
@@ -100,7 +118,7 @@ public sealed class RemoteHost : IDisposable
             error = stderr.Result.Trim();
             if (ssh.ExitCode != 0)
             {
-                return $"ssh cannot use the name '{target.HostName}': {error}";
+                return $"ssh cannot use the name '{target.HostName}'{(string.IsNullOrEmpty(target.UserName) ? "" : $" with the user '{target.UserName}'")}: {error}";
             }
         }
         catch (System.ComponentModel.Win32Exception e)
@@ -121,14 +139,36 @@ public sealed class RemoteHost : IDisposable
             name = name[1..^1];
         }
 
+        System.Net.IPAddress address;
         try
         {
-            MptcpTools.Host.NameResolution.Resolve(name);
-            return null;
+            address = MptcpTools.Host.NameResolution.Resolve(name);
         }
         catch (MptcpTools.Host.NameResolutionException e)
         {
             return e.Message;
+        }
+
+        // Nothing listening there (refused, no route) also ends ssh at once: asked first, by connecting. A connection
+        // that neither succeeds nor fails within the timeout is left to ssh, which says it in its own words.
+        int port = int.TryParse(Value("port"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int p) && p is > 0 and <= 65535
+            ? p : target.Port > 0 ? target.Port : 22;
+        using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            TimeSpan wait = connectingTimeout is { } t && t > TimeSpan.Zero && t < TimeSpan.FromSeconds(10) ? t : TimeSpan.FromSeconds(10);
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            cancel.CancelAfter(wait);
+            probe.ConnectAsync(new System.Net.IPEndPoint(address, port), cancel.Token).AsTask().GetAwaiter().GetResult();
+            return null;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            return $"nothing answers SSH on {(name == address.ToString() ? name : $"{name} ({address})")} port {port}: {e.Message}";
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
         }
     }
 
@@ -158,12 +198,14 @@ public sealed class RemoteHost : IDisposable
             return;
         }
 
-        if (_sshTarget is not null && Unresolvable(_sshTarget) is { } unresolvable)
+        using CancellationTokenRegistration stop = cancel.Register(Stop);
+        if (_sshTarget is not null && WhyUnreachable(_sshTarget, _sshOptions, _connectingTimeout, cancel) is { } why)
         {
-            throw new RemoteHostException(RemoteHostProblem.Unreachable, unresolvable);
+            throw new RemoteHostException(RemoteHostProblem.Unreachable, why);
         }
 
-        using CancellationTokenRegistration stop = cancel.Register(Stop);
+        cancel.ThrowIfCancellationRequested(); // stopped while asking: the runspace was closed by Stop
+
         try
         {
             _runspace.Open();
