@@ -48,6 +48,27 @@ Describe 'Interfaces that are not there' {
     }
 }
 
+Describe 'Watch-MptcpPackets -SaveAs -NoClobber' {
+    It 'keeps a file that is there, with SaveFileExists before any capture, and the file unchanged' {
+        $kept = Join-Path $TestDrive 'kept.pcapng'
+        Set-Content -LiteralPath $kept -Value 'mine' -NoNewline
+        $thrown = try { Watch-MptcpPackets -Interface lo -Duration 5 -SaveAs $kept -NoClobber -ErrorAction Stop; $null } catch { $_ }
+        "$($thrown.FullyQualifiedErrorId)" | Should -BeLike 'SaveFileExists,*'
+        $thrown.CategoryInfo.Category | Should -Be 'ResourceExists'
+        $thrown.TargetObject | Should -Be $kept
+        Get-Content -LiteralPath $kept -Raw | Should -Be 'mine'
+    }
+
+    It 'writes a file that is not there yet, and without it writes over one' {
+        $new = Join-Path $TestDrive 'new.pcapng'
+        Watch-MptcpPackets -Interface lo -Duration 0.2 -SaveAs $new -NoClobber 6>$null | Out-Null
+        [IO.File]::ReadAllBytes($new)[0..3] | Should -Be 0x0A, 0x0D, 0x0D, 0x0A -Because 'a pcapng section header starts it'
+        Set-Content -LiteralPath $new -Value 'old' -NoNewline
+        Watch-MptcpPackets -Interface lo -Duration 0.2 -SaveAs $new 6>$null | Out-Null
+        [IO.File]::ReadAllBytes($new)[0..3] | Should -Be 0x0A, 0x0D, 0x0D, 0x0A
+    }
+}
+
 Describe 'Watch-MptcpPackets -SaveAs a FIFO (found by the parameter fuzzer: it waited for a reader past Ctrl+C)' {
     It 'is SaveFailed at once, and nothing waits' {
         $fifo = Join-Path $TestDrive 'save-fifo'

@@ -51,6 +51,10 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
     [Parameter]
     public string? SaveAs { get; set; }
 
+    /// <summary>Keep a file that is already at -SaveAs: SaveFileExists instead of writing over it, as Out-File -NoClobber.</summary>
+    [Parameter]
+    public SwitchParameter NoClobber { get; set; }
+
     [Parameter]
     public SwitchParameter Summary { get; set; }
 
@@ -80,6 +84,12 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
     {
         string bpf = BuildFilter(Filter, Port);
         string? savePath = SaveAs is null ? null : GetUnresolvedProviderPathFromPSPath(SaveAs);
+        if (savePath is not null && NoClobber && (System.IO.File.Exists(savePath) || System.IO.Directory.Exists(savePath)))
+        {
+            ThrowTerminatingError(new ErrorRecord(new System.IO.IOException($"-SaveAs '{savePath}' exists, and -NoClobber keeps it: nothing was captured."),
+                "SaveFileExists", ErrorCategory.ResourceExists, savePath));
+        }
+
         LiveCapture capture;
         try
         {
@@ -116,7 +126,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         {
             try
             {
-                writer = savePath is null ? null : new PcapNgWriter(savePath, SnapLength);
+                writer = savePath is null ? null : new PcapNgWriter(savePath, SnapLength, overwrite: !NoClobber);
             }
             catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {

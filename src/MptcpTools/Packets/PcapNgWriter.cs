@@ -17,7 +17,8 @@ public sealed class PcapNgWriter : IDisposable
     private readonly int _snapLength;
     private byte[] _buffer = new byte[2048];
 
-    public PcapNgWriter(string path, int snapLength)
+    /// <summary>Creates the file; with <paramref name="overwrite"/> false an existing one is an IOException and is kept.</summary>
+    public PcapNgWriter(string path, int snapLength, bool overwrite = true)
     {
         // Opening a FIFO to write waits for a reader, for ever and past Ctrl+C: refused (a device such as /dev/null is fine).
         if (MptcpTools.Kernel.RegularFile.IsFifoOrSocket(path))
@@ -25,7 +26,7 @@ public sealed class PcapNgWriter : IDisposable
             throw new IOException($"'{path}' is a FIFO or a socket: the capture would wait until something reads it. Save to a file.");
         }
 
-        _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+        _stream = new FileStream(path, overwrite ? FileMode.Create : FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
         _snapLength = snapLength;
         // Section header block: byte-order magic, version 1.0, section length unknown (-1).
         Span<byte> shb = stackalloc byte[28];
