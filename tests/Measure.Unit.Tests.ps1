@@ -127,6 +127,39 @@ Describe 'Measure-MptcpCapture on a crafted two-subflow connection' {
     }
 }
 
+Describe 'A reinjection that leaves after the data ACK of what it repeats (queued on its link)' {
+    BeforeAll {
+        # 600 segments of 100 bytes on the first subflow, each data-ACKed at once (so the tracker may let them go),
+        # then, 50 ms after the last ACK, subflow 2 sends the first one's bytes again: a reinjection decided before the
+        # ACK came in that waited in a queue. Wireshark keeps every range, so it marks it; so must we.
+        $j = $crafting.Rows[0..5]
+        $late = [Collections.Generic.List[hashtable]]::new()
+        foreach ($r in $j) { $late.Add($r.Clone()) }
+        for ($k = 0; $k -lt 600; $k++) {
+            $late.Add(@{ From = 'c'; Flags = 'Ack'; Seq = 1001 + 100 * $k; Ack = 5001; Len = 100; Opt = (New-DssOption -Dsn ($idsn + 1 + 100 * $k) -Ssn (1 + 100 * $k) -Length 100) })
+            $late.Add(@{ From = 's'; To = 'c'; Flags = 'Ack'; Seq = 5001; Ack = 1101 + 100 * $k; Len = 0; Opt = (New-DssOption -Ack ($idsn + 101 + 100 * $k)) })
+        }
+        $late.Add(@{ From = 'j'; Flags = 'Ack'; Seq = 2001; Ack = 6001; Len = 100; Opt = (New-DssOption -Dsn ($idsn + 1) -Ssn 1 -Length 100) })
+        for ($i = 0; $i -lt $late.Count; $i++) { $late[$i].T = $i * 0.0005 }
+        $late[-1].T = $late[-2].T + 0.05
+        $lateFile = Join-Path $TestDrive 'late-reinjection.pcap'
+        Write-CraftedCapture $lateFile $late $hosts
+        $lm = @(Measure-MptcpCapture -LiteralPath $lateFile)
+    }
+
+    It 'counts it, with the first segment as its original' {
+        $lm.Count | Should -Be 1
+        $lm[0].Reinjections | Should -Be 1
+        $lm[0].ReinjectedSegments[0].Frame | Should -Be $late.Count
+        $lm[0].ReinjectedSegments[0].OriginalFrames | Should -Be @(7)
+        $lm[0].ReinjectedSegments[0].DataSequence | Should -Be 1
+    }
+
+    It 'agrees with tshark on it' -Skip:$noTshark {
+        Assert-SameAsTshark $lateFile $lm
+    }
+}
+
 Describe 'DSS checksums in a crafted capture' {
     BeforeAll {
         # Checksums negotiated (flag A); three mappings of 100 zero bytes: one with the right checksum, one with a wrong one, one with none.

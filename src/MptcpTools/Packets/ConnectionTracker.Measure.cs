@@ -14,6 +14,9 @@ public sealed partial class ConnectionTracker
     // Past these, the oldest half of a list goes even unacknowledged (a capture that never shows the ACKs).
     private const int PruneAt = 512;
     private const int MaxSentRanges = 1 << 16;
+    // A reinjection decided before the data ACK came in can leave after it (a queue on the link: tbf, a busy NIC), and
+    // Wireshark keeps every range for ever: a range stays at least this long (capture time) after it was sent.
+    private static readonly TimeSpan SentKeep = TimeSpan.FromSeconds(2);
     private const int MaxMappings = 1 << 13;
     private const int MaxProblems = 1000;
     private const int MaxReinjectionRecords = 100_000;
@@ -137,10 +140,10 @@ public sealed partial class ConnectionTracker
             dsnEnd = dsn + (ulong)payload;
             mapped = true;
             FindReinjection(connection, cm, flow, cd, dsn, dsnEnd, payload, timestamp, frame);
-            mine.Sent.Add(dsn, dsnEnd, frame, relSeq + (uint)payload);
+            mine.Sent.Add(dsn, dsnEnd, frame, relSeq + (uint)payload, timestamp);
             if (mine.Sent.Count >= mine.Sent.NextPrune)
             {
-                PruneSent(connection, dir, cd);
+                PruneSent(connection, dir, cd, timestamp > DateTime.MinValue + SentKeep ? timestamp - SentKeep : DateTime.MinValue);
             }
         }
         else
@@ -291,7 +294,7 @@ public sealed partial class ConnectionTracker
     }
 
     // What no subflow can send again: below the data ACK, and below the oldest segment a live subflow may still retransmit.
-    private static void PruneSent(Connection connection, DirectionState dir, int cd)
+    private static void PruneSent(Connection connection, DirectionState dir, int cd, DateTime sentBefore)
     {
         if (!dir.HasAck)
         {
@@ -310,7 +313,7 @@ public sealed partial class ConnectionTracker
 
         foreach (Subflow s in connection.Subflows)
         {
-            s.Measure?.Direction[cd].Sent.PruneBelow(floor);
+            s.Measure?.Direction[cd].Sent.PruneBelow(floor, sentBefore);
         }
     }
 
@@ -591,18 +594,19 @@ public sealed partial class ConnectionTracker
     /// Data ranges one subflow sent in one direction, sorted by start. As in Wireshark's analysis, a later segment that
     /// starts at the same data sequence number takes the earlier one's place (its frame; the range stays the first
     /// one's). Ranges go once no subflow can send them
-    /// again: below the data ACK and below every live subflow's oldest unacknowledged segment.
+    /// again: below the data ACK and below every live subflow's oldest unacknowledged segment, and sent more than
+    /// <see cref="SentKeep"/> before.
     /// </summary>
     private sealed class SentRanges
     {
-        private readonly List<(ulong Start, ulong End, long Frame, uint SsnEnd)> _items = new();
+        private readonly List<(ulong Start, ulong End, long Frame, uint SsnEnd, DateTime Time)> _items = new();
         private int _head;
         private ulong _longest;
 
         public int Count => _items.Count - _head;
         public int NextPrune = PruneAt;
 
-        public void Add(ulong start, ulong end, long frame, uint ssnEnd)
+        public void Add(ulong start, ulong end, long frame, uint ssnEnd, DateTime time)
         {
             if (Count >= MaxSentRanges)
             {
@@ -616,7 +620,7 @@ public sealed partial class ConnectionTracker
             }
 
             _longest = Math.Max(_longest, end - start);
-            var item = (start, end, frame, ssnEnd);
+            var item = (start, end, frame, ssnEnd, time);
             if (Count == 0 || _items[^1].Start < start)
             {
                 _items.Add(item);
@@ -627,7 +631,7 @@ public sealed partial class ConnectionTracker
             if (at < _items.Count && _items[at].Start == start)
             {
                 // Wireshark's interval tree keeps the first range at a start and hands its node to the later frame.
-                _items[at] = (start, _items[at].End, frame, Math.Max(_items[at].SsnEnd, ssnEnd));
+                _items[at] = (start, _items[at].End, frame, Math.Max(_items[at].SsnEnd, ssnEnd), time > _items[at].Time ? time : _items[at].Time);
             }
             else
             {
@@ -650,9 +654,9 @@ public sealed partial class ConnectionTracker
             return lowest;
         }
 
-        public void PruneBelow(ulong floor)
+        public void PruneBelow(ulong floor, DateTime sentBefore)
         {
-            while (_head < _items.Count && (long)(_items[_head].End - floor) <= 0)
+            while (_head < _items.Count && (long)(_items[_head].End - floor) <= 0 && _items[_head].Time < sentBefore)
             {
                 _head++;
             }
