@@ -174,7 +174,10 @@ Describe 'Invoke-MptcpDiagnosis -Session, -ThrottleLimit, and stopping' -Tag Lab
     It 'stops every host when stopped (Ctrl+C), and ends every SSH connection it opened' {
         $r = Invoke-LabCmdlet $lab.Client {
             param($p, $hosts, $bus)
-            function Get-SshChildren { @(Get-Process ssh -ErrorAction Ignore | Where-Object { $_.Parent.Id -eq $PID }) }
+            # The connections' ssh, not the short ssh -G each host's check before it runs.
+            function Get-SshChildren {
+                @(Get-Process ssh -ErrorAction Ignore | Where-Object { $_.Parent.Id -eq $PID -and '-G' -notin ((Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction Ignore) -split "`0") })
+            }
             $ps = [powershell]::Create().AddCommand('Import-Module').AddParameter('Name', (Get-Module MptcpTools).ModuleBase).AddStatement().AddCommand('Invoke-MptcpDiagnosis').AddParameter('HostName', $hosts).AddParameter('UserName', 'root').
                 AddParameter('KeyFilePath', $p.KeyFilePath).AddParameter('Options', $p.Options).AddParameter('BusAddress', $bus).AddParameter('CaptureSeconds', 60)
             $running = $ps.BeginInvoke()

@@ -142,18 +142,37 @@ Describe 'A host name that cannot work never reaches ssh' {
         @($f | Where-Object Id -ne 'HostUnreachable') | Should -BeNullOrEmpty
         @($f.ComputerName | Sort-Object) | Should -Be @($names | Sort-Object)
         ($f | Where-Object ComputerName -eq 'no-such-host.invalid').Detail | Should -Match "'no-such-host.invalid' does not resolve"
-        ($f | Where-Object ComputerName -eq '*').Detail | Should -Match "'\*' does not resolve"
-        ($f | Where-Object ComputerName -eq '[').Detail | Should -Match "'\[' does not resolve"
-        ($f | Where-Object ComputerName -eq '[x').Detail | Should -Match "'\[x' does not resolve"
+        ($f | Where-Object ComputerName -eq '*').Detail | Should -Match "'\*' is not a host name or an address"
+        ($f | Where-Object ComputerName -eq '[').Detail | Should -Match "'\[' is not a host name or an address"
+        ($f | Where-Object ComputerName -eq '[x').Detail | Should -Match "'\[x' is not a host name or an address"
         ($f | Where-Object ComputerName -like '-o*').Detail | Should -Match 'ssh cannot use the name'
         Test-Path $marker | Should -BeFalse -Because 'a host name is never an option of ssh'
     }
 
     It 'is HostUnreachable for a user name ssh refuses, given in the name or with -UserName' {
-        $f = @(Invoke-MptcpDiagnosis -HostName "a'b@localhost" -ErrorVariable e) + @(Invoke-MptcpDiagnosis -HostName localhost -UserName "x`ny" -ErrorVariable +e)
+        # ssh refuses the user before it resolves anything: the .invalid name is never looked up.
+        $f = @(Invoke-MptcpDiagnosis -HostName "a'b@no-such-host.invalid" -ErrorVariable e) + @(Invoke-MptcpDiagnosis -HostName no-such-host.invalid -UserName "x;y" -ErrorVariable +e)
         $e | Should -BeNullOrEmpty
         $f.Id | Should -Be 'HostUnreachable', 'HostUnreachable'
-        $f[0].Detail | Should -Match "ssh cannot use the name 'localhost' with the user 'a'b'.*invalid characters"
-        $f[1].Detail | Should -Match "with the user 'x\ny'.*invalid characters"
+        $f[0].Detail | Should -Match "ssh cannot use the name 'no-such-host.invalid' with the user 'a'b'.*invalid characters"
+        $f[1].Detail | Should -Match "with the user 'x;y'.*invalid characters"
+    }
+
+    It 'is HostUnreachable for a user, key path or option with a space, which pwsh would hand ssh cut in two' {
+        $f = @(Invoke-MptcpDiagnosis -HostName 'b@no-such-host.invalid' -UserName 'a b' -ErrorVariable e) +
+            @(Invoke-MptcpDiagnosis -HostName no-such-host.invalid -UserName 'a b' -ErrorVariable +e) +
+            @(Invoke-MptcpDiagnosis -HostName no-such-host.invalid -KeyFilePath '/tmp/my key' -ErrorVariable +e) +
+            @(Invoke-MptcpDiagnosis -HostName no-such-host.invalid -Options @{ ProxyCommand = 'ssh -W %h:%p jump' } -ErrorVariable +e)
+        $e | Should -BeNullOrEmpty
+        $f.Id | Should -Be 'HostUnreachable', 'HostUnreachable', 'HostUnreachable', 'HostUnreachable'
+        $f[0].Detail | Should -Match "'no-such-host.invalid' does not resolve" -Because 'the user in the name is taken first, and has no space'
+        $f[1].Detail | Should -Match "the user 'a b' has a space.*split at spaces"
+        $f[2].Detail | Should -Match "the key file path '/tmp/my key' has a space"
+        $f[3].Detail | Should -Match "the ssh option 'ProxyCommand=ssh -W %h:%p jump' has a space"
+    }
+
+    It 'takes DOMAIN\user as pwsh does, user@DOMAIN' {
+        $f = @(Invoke-MptcpDiagnosis -HostName no-such-host.invalid -UserName 'CORP\a;b')
+        $f[0].Detail | Should -Match "with the user 'a;b@CORP'"
     }
 }

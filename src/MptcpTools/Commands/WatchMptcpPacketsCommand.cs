@@ -86,8 +86,7 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
         string? savePath = SaveAs is null ? null : GetUnresolvedProviderPathFromPSPath(SaveAs);
         if (savePath is not null && NoClobber && (System.IO.File.Exists(savePath) || System.IO.Directory.Exists(savePath)))
         {
-            ThrowTerminatingError(new ErrorRecord(new System.IO.IOException($"-SaveAs '{savePath}' exists, and -NoClobber keeps it: nothing was captured."),
-                "SaveFileExists", ErrorCategory.ResourceExists, savePath));
+            ThrowTerminatingError(SaveFileExists(savePath));
         }
 
         LiveCapture capture;
@@ -131,7 +130,8 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
             catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {
                 capture.Dispose();
-                ThrowTerminatingError(new ErrorRecord(e, "SaveFailed", ErrorCategory.WriteError, savePath));
+                // Made while the capture opened: -NoClobber keeps it all the same.
+                ThrowTerminatingError(NoClobber && System.IO.File.Exists(savePath) ? SaveFileExists(savePath!) : new ErrorRecord(e, "SaveFailed", ErrorCategory.WriteError, savePath));
             }
 
             capture.Start((linkType, frame, timestamp, number) =>
@@ -316,6 +316,9 @@ public sealed class WatchMptcpPacketsCommand : MptcpCmdlet
 
     /// <summary>How long, after the capture ends, objects still queued go out.</summary>
     public static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(2);
+
+    private static ErrorRecord SaveFileExists(string path) =>
+        new(new System.IO.IOException($"-SaveAs '{path}' exists, and -NoClobber keeps it: nothing was captured."), "SaveFileExists", ErrorCategory.ResourceExists, path);
 
     private static ErrorRecord SaveFailed(Exception e, string? path) =>
         new(new System.IO.IOException($"-SaveAs '{path}' could not be written: {e.Message} The capture went on without it; the objects are complete.", e),

@@ -28,10 +28,10 @@ public static class NameResolution
     };
 
     /// <summary>
-    /// The address of <paramref name="name"/>: the literal itself, or the first resolved address of the
-    /// <paramref name="preferred"/> family when there is one. Throws NameResolutionException.
+    /// Every address of <paramref name="name"/> (the literal itself, or what the resolver gives, in its order); stops
+    /// waiting for the resolver on <paramref name="cancel"/> (OperationCanceledException). Throws NameResolutionException.
     /// </summary>
-    public static IPAddress Resolve(string name, AddressFamily? preferred = null)
+    public static IPAddress[] ResolveAll(string name, System.Threading.CancellationToken cancel)
     {
         // The resolver answers an empty name with this host's own addresses: never what a caller meant.
         if (string.IsNullOrWhiteSpace(name))
@@ -41,13 +41,13 @@ public static class NameResolution
 
         if (IPAddress.TryParse(name, out IPAddress? literal))
         {
-            return literal;
+            return new[] { literal };
         }
 
         IPAddress[] all;
         try
         {
-            all = Dns.GetHostAddresses(name);
+            all = Dns.GetHostAddressesAsync(name, cancel).GetAwaiter().GetResult();
         }
         catch (SocketException e)
         {
@@ -58,7 +58,16 @@ public static class NameResolution
             throw new NameResolutionException(name, e.Message, e);
         }
 
-        return all.FirstOrDefault(a => preferred is null || a.AddressFamily == preferred) ?? all.FirstOrDefault()
-               ?? throw new NameResolutionException(name, "the resolver returned no address");
+        return all.Length > 0 ? all : throw new NameResolutionException(name, "the resolver returned no address");
+    }
+
+    /// <summary>
+    /// The address of <paramref name="name"/>: the literal itself, or the first resolved address of the
+    /// <paramref name="preferred"/> family when there is one. Throws NameResolutionException.
+    /// </summary>
+    public static IPAddress Resolve(string name, AddressFamily? preferred = null)
+    {
+        IPAddress[] all = ResolveAll(name, System.Threading.CancellationToken.None);
+        return all.FirstOrDefault(a => preferred is null || a.AddressFamily == preferred) ?? all[0];
     }
 }

@@ -661,7 +661,8 @@ public sealed partial class ConnectionTracker
                 _head++;
             }
 
-            NextPrune = Math.Max(PruneAt, 2 * Count);
+            // Never past the cap: Count cannot grow beyond it, and pruning would stop for good.
+            NextPrune = Math.Min(MaxSentRanges, Math.Max(PruneAt, 2 * Count));
         }
 
         public void CollectOverlaps(ulong start, ulong end, ref List<long>? frames)

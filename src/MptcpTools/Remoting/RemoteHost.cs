@@ -60,65 +60,96 @@ public sealed class RemoteHost : IDisposable
             _sshTarget = target,
             _sshOptions = options,
             _connectingTimeout = connectingTimeout,
+            _keyFilePath = keyFilePath,
         };
 
     private SshTarget? _sshTarget;
     private Hashtable? _sshOptions;
     private TimeSpan _connectingTimeout;
+    private string? _keyFilePath;
 
     /// <summary>
-    /// Why ssh could not reach <paramref name="target"/>, asked before pwsh starts it: ssh refuses the name or user,
-    /// the host name its configuration gives (ssh -G with the caller's options, so aliases and HostName lines count)
-    /// does not resolve here, or nothing answers on its SSH port. Null when all is well, or when a ProxyJump or
-    /// ProxyCommand connects elsewhere. pwsh's SSH transport can end the whole process when ssh exits at once (an
-    /// unhandled IOException on its error thread), so what cannot work never reaches it.
+    /// Why ssh could not reach <paramref name="target"/>, asked before pwsh starts it: an argument pwsh would cut at a
+    /// space, a name or user ssh refuses (ssh -G with the arguments pwsh gives it, so aliases, HostName lines, Match
+    /// blocks and -Options count), a host name that is no host name or does not resolve here, or no address of it
+    /// that answers on the SSH port within the connecting timeout. Null when all is well, or when ssh would connect
+    /// some other way (a ProxyJump, a ProxyCommand, a bound source, a control master). pwsh's SSH transport can end
+    /// the whole process when ssh exits at once (an unhandled IOException on its error thread), so what cannot work
+    /// never reaches it. The probe is one TCP connection, closed at once: sshd logs it as a connection closed before
+    /// authentication.
     /// </summary>
-    internal static string? WhyUnreachable(SshTarget target, Hashtable? options = null, TimeSpan? connectingTimeout = null, CancellationToken stop = default)
+    internal static string? WhyUnreachable(SshTarget target, string? keyFilePath, Hashtable? options, TimeSpan connectingTimeout, CancellationToken stop)
     {
+        // As pwsh builds ssh's arguments: DOMAIN\user as user@DOMAIN, then -l, -p, -o KEY=VALUE.
+        string? user = target.UserName;
+        if (user is not null && user.Split('\\') is { Length: 2 } parts)
+        {
+            user = $"{parts[1]}@{parts[0]}";
+        }
+
+        var arguments = new System.Collections.Generic.List<(string What, string Value)>();
+        if (!string.IsNullOrEmpty(user))
+        {
+            arguments.Add(("-l", user));
+        }
+
+        if (target.Port > 0)
+        {
+            arguments.Add(("-p", target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        foreach (DictionaryEntry option in options ?? new Hashtable())
+        {
+            arguments.Add(("-o", string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0}={1}", option.Key, option.Value)));
+        }
+
+        // On Linux pwsh joins ssh's arguments and splits them again at spaces: a value with one reaches ssh cut in two.
+        foreach ((string what, string value) in arguments.Append(("-i", keyFilePath ?? "")))
+        {
+            if (value.Any(char.IsWhiteSpace))
+            {
+                string name = what switch { "-l" => "the user", "-i" => "the key file path", _ => "the ssh option" };
+                return $"{name} '{value}' has a space, and pwsh's SSH transport hands ssh its arguments split at spaces: put it in ~/.ssh/config (a Host block) instead.";
+            }
+        }
+
         var start = new System.Diagnostics.ProcessStartInfo("ssh")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
         };
+        foreach ((string what, string value) in arguments)
+        {
+            start.ArgumentList.Add(what);
+            start.ArgumentList.Add(value);
+        }
+
         start.ArgumentList.Add("-G");
-        if (target.Port > 0)
-        {
-            start.ArgumentList.Add("-p");
-            start.ArgumentList.Add(target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        // The caller's -Options go to ssh too (a ProxyJump or HostName there changes where it connects).
-        foreach (DictionaryEntry option in options ?? new Hashtable())
-        {
-            start.ArgumentList.Add("-o");
-            start.ArgumentList.Add($"{option.Key}={option.Value}");
-        }
-
-        // A user name ssh refuses (a newline, quotes) also makes it exit at once: ssh -G checks it as well.
-        if (!string.IsNullOrEmpty(target.UserName))
-        {
-            start.ArgumentList.Add("-l");
-            start.ArgumentList.Add(target.UserName);
-        }
-
         start.ArgumentList.Add("--"); // a name that starts with '-' is a host, never an option
         start.ArgumentList.Add(target.HostName);
-        string output, error;
+        string output;
         try
         {
             using var ssh = System.Diagnostics.Process.Start(start)!;
             ssh.StandardInput.Close();
+            var stdout = ssh.StandardOutput.ReadToEndAsync();
             var stderr = ssh.StandardError.ReadToEndAsync();
-            output = ssh.StandardOutput.ReadToEnd();
-            if (!ssh.WaitForExit(5000))
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            wait.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                ssh.WaitForExitAsync(wait.Token).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
             {
                 ssh.Kill(true);
-                return null; // ssh will say for itself
+                return null; // stopped, or ssh -G is slow (a Match exec): ssh will say for itself
             }
 
-            error = stderr.Result.Trim();
+            output = stdout.GetAwaiter().GetResult();
             if (ssh.ExitCode != 0)
             {
-                return $"ssh cannot use the name '{target.HostName}'{(string.IsNullOrEmpty(target.UserName) ? "" : $" with the user '{target.UserName}'")}: {error}";
+                return stop.IsCancellationRequested ? null
+                    : $"ssh cannot use the name '{target.HostName}'{(string.IsNullOrEmpty(user) ? "" : $" with the user '{user}'")}: {stderr.GetAwaiter().GetResult().Trim()}";
             }
         }
         catch (System.ComponentModel.Win32Exception e)
@@ -127,49 +158,65 @@ public sealed class RemoteHost : IDisposable
         }
 
         string? Value(string key) => output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(key + " ", StringComparison.Ordinal))?[(key.Length + 1)..];
-        if (Value("proxyjump") is { } jump && jump != "none" || Value("proxycommand") is { } command && command != "none")
+        bool Set(string key) => Value(key) is { } v && v is not ("none" or "false" or "no");
+        if (Set("proxyjump") || Set("proxycommand") || Set("bindaddress") || Set("bindinterface") || Set("controlpath"))
         {
             return null;
         }
 
-        string name = Value("hostname") ?? target.HostName;
-        // "[2001:db8::2]" is an address; a lone "[" is a name ssh cannot resolve (pwsh then hands ssh an empty one).
-        if (name.Length > 2 && name[0] == '[' && name[^1] == ']')
+        string host = Value("hostname") ?? target.HostName;
+        if (Uri.CheckHostName(host) == UriHostNameType.Unknown)
         {
-            name = name[1..^1];
+            return $"'{host}' is not a host name or an address ssh can connect to.";
         }
 
-        System.Net.IPAddress address;
+        System.Net.IPAddress[] addresses;
         try
         {
-            address = MptcpTools.Host.NameResolution.Resolve(name);
+            addresses = MptcpTools.Host.NameResolution.ResolveAll(host, stop);
         }
         catch (MptcpTools.Host.NameResolutionException e)
         {
             return e.Message;
         }
 
-        // Nothing listening there (refused, no route) also ends ssh at once: asked first, by connecting. A connection
-        // that neither succeeds nor fails within the timeout is left to ssh, which says it in its own words.
+        // As ssh: only the family AddressFamily allows, each address in turn, all within the connecting timeout.
+        addresses = Value("addressfamily") switch
+        {
+            "inet" => addresses.Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork).ToArray(),
+            "inet6" => addresses.Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6).ToArray(),
+            _ => addresses,
+        };
+        if (addresses.Length == 0)
+        {
+            return $"'{host}' has no address of the family ssh is set to use ({Value("addressfamily")}).";
+        }
+
         int port = int.TryParse(Value("port"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int p) && p is > 0 and <= 65535
             ? p : target.Port > 0 ? target.Port : 22;
-        using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        try
+        TimeSpan limit = connectingTimeout > TimeSpan.Zero ? connectingTimeout : TimeSpan.FromSeconds(30);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        deadline.CancelAfter(limit);
+        var failures = new System.Collections.Generic.List<string>();
+        foreach (System.Net.IPAddress address in addresses)
         {
-            TimeSpan wait = connectingTimeout is { } t && t > TimeSpan.Zero && t < TimeSpan.FromSeconds(10) ? t : TimeSpan.FromSeconds(10);
-            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            cancel.CancelAfter(wait);
-            probe.ConnectAsync(new System.Net.IPEndPoint(address, port), cancel.Token).AsTask().GetAwaiter().GetResult();
-            return null;
+            try
+            {
+                using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                probe.ConnectAsync(new System.Net.IPEndPoint(address, port), deadline.Token).AsTask().GetAwaiter().GetResult();
+                return null;
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                failures.Add(host == address.ToString() ? e.Message : $"{address}: {e.Message}");
+            }
+            catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+            {
+                return $"nothing answers SSH on {host} port {port} within {limit.TotalSeconds:0.#} s (-ConnectingTimeout).";
+            }
         }
-        catch (System.Net.Sockets.SocketException e)
-        {
-            return $"nothing answers SSH on {(name == address.ToString() ? name : $"{name} ({address})")} port {port}: {e.Message}";
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
+
+        return $"nothing answers SSH on {host} port {port}: {string.Join("; ", failures)}";
     }
 
     /// <summary>A session the caller opened (New-PSSession): used as it is, and left open.</summary>
@@ -199,7 +246,7 @@ public sealed class RemoteHost : IDisposable
         }
 
         using CancellationTokenRegistration stop = cancel.Register(Stop);
-        if (_sshTarget is not null && WhyUnreachable(_sshTarget, _sshOptions, _connectingTimeout, cancel) is { } why)
+        if (_sshTarget is not null && WhyUnreachable(_sshTarget, _keyFilePath, _sshOptions, _connectingTimeout, cancel) is { } why)
         {
             throw new RemoteHostException(RemoteHostProblem.Unreachable, why);
         }
