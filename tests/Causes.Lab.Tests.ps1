@@ -13,10 +13,6 @@ BeforeAll {
     $work = Join-Path ([IO.Path]::GetTempPath()) "mptl-$PID-causes"
     New-Item -ItemType Directory -Path $work -Force | Out-Null
     $noBus = "unix:path=$work/no-bus"
-    function Invoke-Nft([string] $Namespace, [string] $Rules) {
-        $f = Join-Path $work "$([guid]::NewGuid().ToString('n')).nft"; Set-Content $f $Rules
-        Invoke-InNamespace $Namespace nft '-f', $f | Out-Null
-    }
     function Invoke-LabDiagnosis([string] $Namespace, [hashtable] $Parameters = @{}, [hashtable] $BindMount = @{}) {
         if (-not $Parameters.ContainsKey('BusAddress')) { $Parameters.BusAddress = $noBus }
         Invoke-LabCmdlet $Namespace { param($p) Invoke-MptcpDiagnosis @p -IncludePassed } -ArgumentList $Parameters -BindMount $BindMount
@@ -79,7 +75,7 @@ Describe 'A server that drops MPTCP SYNs' -Tag Lab -Skip:$labSkip {
     BeforeEach {
         $lab = New-MptcpLab
         Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
-        Invoke-Nft $lab.Server $dropMpCapable
+        Add-LabNftRules $lab.Server $dropMpCapable
     }
     AfterEach { Remove-MptcpLab $lab }
 
@@ -171,7 +167,7 @@ Describe 'Where strict reverse-path filtering comes from' -Tag Lab -Skip:$labSki
 
     It 'finds a strict IPv6 reverse-path rule in nftables, and not its loose form' {
         Invoke-InNamespace $lab.Client sysctl '-qw', 'net.ipv4.conf.all.rp_filter=0' | Out-Null
-        Invoke-Nft $lab.Client "table inet rpf {`n chain pre {`n  type filter hook prerouting priority -150;`n  meta nfproto ipv6 fib saddr . iif oif missing drop`n }`n chain pre2 {`n  type filter hook prerouting priority -140;`n  meta nfproto ipv6 fib saddr oif missing drop`n }`n}"
+        Add-LabNftRules $lab.Client "table inet rpf {`n chain pre {`n  type filter hook prerouting priority -150;`n  meta nfproto ipv6 fib saddr . iif oif missing drop`n }`n chain pre2 {`n  type filter hook prerouting priority -140;`n  meta nfproto ipv6 fib saddr oif missing drop`n }`n}"
         $hits = Get-Problem (Invoke-LabDiagnosis $lab.Client) 'StrictReversePathFilter'
         $hits.Count | Should -Be 1
         $hits[0].Evidence[0].Source | Should -Be 'nftables'

@@ -148,9 +148,7 @@ Describe 'Test-MptcpConnectivity against real servers' -Tag Lab -Skip:$labSkip {
     }
 
     It 'says the MPTCP SYNs were dropped when the server''s nftables drops option 30' {
-        $rules = Join-Path ([IO.Path]::GetTempPath()) "mptl-$PID-drop.nft"
-        Set-Content $rules "table inet mptl {`n chain input {`n  type filter hook input priority 0;`n  tcp option mptcp exists drop`n }`n}"
-        try { Invoke-InNamespace $lab.Server nft '-f', $rules | Out-Null } finally { Remove-Item $rules }
+        Add-LabNftRules $lab.Server "table inet mptl {`n chain input {`n  type filter hook input priority 0;`n  tcp option mptcp exists drop`n }`n}"
         try {
             $r = Invoke-LabCmdlet $lab.Client { Test-MptcpConnectivity 203.0.113.2 5201 -Timeout 15 }
             $r.Output[0].Connected | Should -BeTrue

@@ -37,10 +37,6 @@ BeforeAll {
     New-Item -ItemType Directory -Path $work -Force | Out-Null
     $pluginDir = (Get-ChildItem /usr/lib/*/mptcpd -Directory -ErrorAction Ignore | Select-Object -First 1).FullName
     $noBus = "unix:path=$work/no-bus"
-    function Invoke-Nft([string] $Namespace, [string] $Rules) {
-        $f = Join-Path $work "$([guid]::NewGuid().ToString('n')).nft"; Set-Content $f $Rules
-        Invoke-InNamespace $Namespace nft '-f', $f | Out-Null
-    }
     # Runs the diagnosis in a namespace; returns its findings (enums by name) and errors.
     function Invoke-LabDiagnosis([string] $Namespace, [hashtable] $Parameters = @{}, [hashtable] $BindMount = @{}) {
         if (-not $Parameters.ContainsKey('BusAddress')) { $Parameters.BusAddress = $noBus }
@@ -88,9 +84,9 @@ Describe 'Each fault, injected for real, gives its finding: <Id>' -Tag Lab -Skip
         $binds = @{}
         if ($Inject) { & $Inject $lab | Out-Null }
         if ($ServerInject) { & $ServerInject $lab | Out-Null }
-        if ($Nft) { Invoke-Nft $lab.Client $Nft }
-        if ($ServerNft) { Invoke-Nft $lab.Server $ServerNft }
-        if ($RouterNft) { Invoke-Nft $lab.Router $RouterNft }
+        if ($Nft) { Add-LabNftRules $lab.Client $Nft }
+        if ($ServerNft) { Add-LabNftRules $lab.Server $ServerNft }
+        if ($RouterNft) { Add-LabNftRules $lab.Router $RouterNft }
         if ($Bind) {
             $dir = Join-Path $work "sysctl-$Id"; New-Item -ItemType Directory $dir -Force | Out-Null
             Set-Content (Join-Path $dir '50-mptcp.conf') $Bind
@@ -166,7 +162,7 @@ Describe 'Repair-MptcpConfiguration' -Tag Lab -Skip:$labSkip {
     }
 
     It 'deletes a firewall rule that drops option 30 only with -Force, with the exact command' {
-        Invoke-Nft $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"
+        Add-LabNftRules $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"
         $r = Invoke-LabCmdlet $lab.Client { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus | Repair-MptcpConfiguration -Confirm:$false } -ArgumentList $noBus
         ($r.Output | Where-Object FindingId -eq 'FirewallDropsMptcpOption').Applied | Should -BeFalse
         (Invoke-InNamespace $lab.Client nft 'list', 'ruleset') -join ' ' | Should -Match 'tcp option mptcp exists drop'

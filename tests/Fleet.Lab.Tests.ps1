@@ -39,12 +39,12 @@ Describe 'Invoke-MptcpDiagnosis -HostName over SSH, from the client namespace' -
                         ModulePath = @($_.Evidence | ForEach-Object { $_.ModulePath }); Detail = $_.Detail
                     }
                 }
-            [pscustomobject]@{ Ended = ([DateTime]::UtcNow - $start).TotalSeconds }
+            [pscustomobject]@{ Ended = ([DateTime]::UtcNow - $start).TotalSeconds; ClientHost = [MptcpTools.Kernel.HostIdentity]::Read().Id }
         } -ArgumentList $p, @($a.ServerAddress, $a.RouterPath1, $a.RouterPath2, $down, $refused), $noBus
         $found = @($r.Output | Where-Object { $_.PSObject.Properties['Id'] })
         $ended = ($r.Output | Where-Object { $_.PSObject.Properties['Ended'] }).Ended
+        $clientHost = ($r.Output | Where-Object { $_.PSObject.Properties['Ended'] }).ClientHost
         $own = Invoke-LabCmdlet $lab.Server { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus -IncludePassed | ForEach-Object { "$($_.Severity) $($_.Id) $($_.Summary)" } } -ArgumentList $noBus
-        $clientHost = (Invoke-LabCmdlet $lab.Client { [MptcpTools.Kernel.HostIdentity]::Read().Id }).Output[0]
     }
     AfterAll { Remove-MptcpLab $lab }
 

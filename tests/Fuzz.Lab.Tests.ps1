@@ -75,8 +75,8 @@ Describe 'Owners that cannot be seen are said, not left empty in silence (item 1
         Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
         # A connection of root's, held open; listed by nobody, who cannot read root's descriptors.
         $sender = Start-LabPeer $lab $lab.Client 'send', '--to', $lab.Addresses.ServerAddress, '--port', '5201', '--bytes', '1000', '--hold', '120'
-        $pwsh = [Environment]::ProcessPath
-        $pwshArgs = @(if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        $pwshCommand = Get-PwshCommand
+        $pwsh = $pwshCommand[0]; $pwshArgs = @($pwshCommand | Select-Object -Skip 1)
         function Get-ConnectionsAs([string[]] $Identity) {
             $script = "`$env:HOME = '/tmp'; Import-Module '$(Get-LabModulePath)'; " +
                 "`$c = @(Get-MptcpConnection -RemotePort 5201 -WarningVariable w 3>`$null); " +

@@ -171,9 +171,7 @@ Describe 'Test-MptcpFirewall on real rules' -Tag Lab -Skip:$labSkip {
     It 'finds a router''s TCPOPTSTRIP (iptables-nft), its nft drop of option 30 and a legacy DROP' {
         Invoke-InNamespace $lab.Router iptables '-t', 'mangle', '-A', 'FORWARD', '-p', 'tcp', '-j', 'TCPOPTSTRIP', '--strip-options', '30' | Out-Null
         Invoke-InNamespace $lab.Router iptables-legacy '-A', 'FORWARD', '-p', 'tcp', '-m', 'tcp', '--tcp-option', '30', '-j', 'DROP' | Out-Null
-        $f = Join-Path $work 'router.nft'
-        Set-Content $f "table inet mptl {`n chain forward_filter {`n  type filter hook forward priority 0;`n  tcp option mptcp exists drop`n }`n}"
-        Invoke-InNamespace $lab.Router nft '-f', $f | Out-Null
+        Add-LabNftRules $lab.Router "table inet mptl {`n chain forward_filter {`n  type filter hook forward priority 0;`n  tcp option mptcp exists drop`n }`n}"
         $out = @((Invoke-LabCmdlet $lab.Router { Test-MptcpFirewall }).Output)
         ($out | Where-Object { $_.Source -eq 'iptables' -and $_.Effect -eq 'StripsMptcpOption' }).Chain | Should -Be 'FORWARD'
         ($out | Where-Object { $_.Source -eq 'iptables-legacy' -and $_.Effect -eq 'DropsMptcpOption' }).Chain | Should -Be 'FORWARD'
@@ -182,9 +180,7 @@ Describe 'Test-MptcpFirewall on real rules' -Tag Lab -Skip:$labSkip {
     }
 
     It 'finds a server that admits the port on path 1''s addresses only' {
-        $f = Join-Path $work 'server.nft'
-        Set-Content $f "table inet mptl {`n chain input {`n  type filter hook input priority 0; policy drop;`n  ct state established,related accept`n  ip saddr 192.0.2.0/24 tcp dport 5201 accept`n }`n}"
-        Invoke-InNamespace $lab.Server nft '-f', $f | Out-Null
+        Add-LabNftRules $lab.Server "table inet mptl {`n chain input {`n  type filter hook input priority 0; policy drop;`n  ct state established,related accept`n  ip saddr 192.0.2.0/24 tcp dport 5201 accept`n }`n}"
         $out = @((Invoke-LabCmdlet $lab.Server { Test-MptcpFirewall -Port 5201 }).Output)
         $out.Count | Should -Be 1
         $out[0].Effect | Should -Be 'BlocksSubflowPath'

@@ -43,10 +43,6 @@ BeforeAll {
         Invoke-InNamespace $Lab.Client tc 'qdisc', 'replace', 'dev', $Device, 'root', 'tbf', 'rate', $Rate, 'burst', '64kb', 'latency', '100ms' | Out-Null
     }
 
-    function Add-LabRules($Lab, [string] $Namespace, [string] $Rules) {
-        $file = [IO.Path]::GetTempFileName()
-        try { Set-Content $file $Rules; Invoke-InNamespace $Namespace nft '-f', $file | Out-Null } finally { Remove-Item $file }
-    }
 }
 
 Describe 'A path whose link goes down in the middle of a transfer' -Tag Lab -Skip:$labSkip {
@@ -59,7 +55,7 @@ Describe 'A path whose link goes down in the middle of a transfer' -Tag Lab -Ski
         # nothing dropped first stops the client's queue before tcpdump sees the segments, and nothing shows.)
         $files = Invoke-CapturedTransfer $lab 'linkdown' 40000000 {
             Start-Sleep -Milliseconds 700
-            Add-LabRules $lab $lab.Router "table inet cut {`n chain forward_filter {`n type filter hook forward priority -10;`n iifname `"r1`" drop`n oifname `"r1`" drop`n }`n}"
+            Add-LabNftRules $lab.Router "table inet cut {`n chain forward_filter {`n type filter hook forward priority -10;`n iifname `"r1`" drop`n oifname `"r1`" drop`n }`n}"
             Start-Sleep -Milliseconds 300
             Invoke-InNamespace $lab.Router ip 'link', 'set', 'r1', 'down' | Out-Null
         }
@@ -98,7 +94,7 @@ Describe 'Random loss and a rate limit on one path' -Tag Lab -Skip:$labSkip {
         $lab = New-MptcpLab
         Start-LabPeer $lab $lab.Server 'serve', '--port', '5201' | Out-Null
         Set-LabRate $lab c0 100mbit; Set-LabRate $lab c1 30mbit
-        Add-LabRules $lab $lab.Router @"
+        Add-LabNftRules $lab.Router @"
 table inet mptl {
     chain forward_filter {
         type filter hook forward priority 0;
@@ -207,7 +203,7 @@ Describe 'Two captures of one transfer, at the client and at the server, through
         # data segments are dropped, and counted.
         Invoke-InNamespace $lab.Router iptables '-t', 'mangle', '-A', 'FORWARD', '-o', 'r1', '-p', 'tcp', '--tcp-flags', 'SYN,ACK', 'SYN,ACK',
             '-j', 'TCPOPTSTRIP', '--strip-options', '30' | Out-Null
-        Add-LabRules $lab $lab.Router @"
+        Add-LabNftRules $lab.Router @"
 table inet mptl {
     chain forward_filter {
         type filter hook forward priority 0;

@@ -130,8 +130,7 @@ table inet mptl {
     }
 }
 "@
-        $file = [IO.Path]::GetTempFileName(); Set-Content $file $rules
-        try { Invoke-InNamespace $lab.Router nft '-f', $file | Out-Null } finally { Remove-Item $file }
+        Add-LabNftRules $lab.Router $rules
         $r = Invoke-LabCmdlet $lab.Client $capture -ArgumentList (Get-LabPeerPath), $lab.Addresses.ServerAddress, 5201, @('--bytes', '100000', '--hold', '3'), 6, $null, $true
         $r.Errors | Should -BeNullOrEmpty
         $c = $r.Output[0]

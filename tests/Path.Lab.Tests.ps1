@@ -87,10 +87,6 @@ BeforeAll {
     $work = Join-Path ([IO.Path]::GetTempPath()) "mptl-$PID-path"
     New-Item -ItemType Directory -Path $work -Force | Out-Null
     $noBus = "unix:path=$work/no-bus"
-    function Invoke-Nft([string] $Namespace, [string] $Rules) {
-        $f = Join-Path $work "$([guid]::NewGuid().ToString('n')).nft"; Set-Content $f $Rules
-        Invoke-InNamespace $Namespace nft '-f', $f | Out-Null
-    }
     # Back to the lab as New-MptcpLab makes it: no rules, the client's two subflow endpoints, limits 2 and 2, one server address.
     function Reset-Lab($Lab) {
         foreach ($ns in $Lab.Client, $Lab.Router, $Lab.Server) { Invoke-InNamespace $ns nft 'flush', 'ruleset' | Out-Null }
@@ -148,8 +144,8 @@ Describe 'Test-MptcpPath from the client namespace to the server over SSH' -Tag 
         Reset-Lab $lab
         $peer = $null
         try {
-            if ($ServerNft) { Invoke-Nft $lab.Server $ServerNft }
-            if ($RouterNft) { Invoke-Nft $lab.Router $RouterNft }
+            if ($ServerNft) { Add-LabNftRules $lab.Server $ServerNft }
+            if ($RouterNft) { Add-LabNftRules $lab.Router $RouterNft }
             if ($ServerAddress) {
                 Invoke-InNamespace $lab.Server ip 'addr', 'add', "$ServerAddress/24", 'dev', 's0' | Out-Null
                 Invoke-InNamespace $lab.Server ip 'mptcp', 'endpoint', 'add', $ServerAddress, 'dev', 's0', $ServerEndpoint | Out-Null
@@ -178,7 +174,7 @@ Describe 'Test-MptcpPath from the client namespace to the server over SSH' -Tag 
 
     It 'names the server''s rule, and the server repairs it through -Session (and only there)' {
         Reset-Lab $lab
-        Invoke-Nft $lab.Server "table inet mptl {`n chain input_filter {`n  type filter hook input priority 0;`n  tcp flags & (syn|ack) == syn tcp option mptcp exists drop`n }`n}"
+        Add-LabNftRules $lab.Server "table inet mptl {`n chain input_filter {`n  type filter hook input priority 0;`n  tcp flags & (syn|ack) == syn tcp option mptcp exists drop`n }`n}"
         $r = Invoke-LabCmdlet $lab.Client {
             param($session, $bus)
             $s = New-PSSession @session

@@ -6,21 +6,13 @@ BeforeAll {
     Import-Module $modulePath -Force
     . (Join-Path $PSScriptRoot 'Support/MeasureSupport.ps1')
 
-    $clientKey = [uint64]'0xaabbccddeeff0011'; $serverKey = [uint64]'0x1122334455667788'
-    $token = [MptcpTools.Packets.MptcpKeys]::Token($serverKey, 1)
-    $kc = ConvertTo-HexBytes $clientKey 8; $ks = ConvertTo-HexBytes $serverKey 8
-    $hosts = @{ c = @('192.0.2.2', 40000); j = @('198.51.100.2', 40001); s = @('203.0.113.2', 5201) }
-    $mpc = @{ Syn = '1e 04 01 01'; SynAck = "1e 0c 01 01 $ks"; Ack = "1e 14 01 01 $kc $ks" }
-    $join = @{ Syn = "1e 0c 10 02 $(ConvertTo-HexBytes $token 4) 00 00 00 07"; SynAck = '1e 10 10 00 01 02 03 04 05 06 07 08 00 00 00 09'; Ack = "1e 18 10 00 $((@('ab') * 20) -join ' ')" }
-    # A healthy connection's handshakes: the first subflow, then the join from the second address.
-    $healthy = @(
-        @{ From = 'c'; Flags = 'Syn'; Seq = 1000; Ack = 0; Len = 0; Opt = $mpc.Syn }
-        @{ From = 's'; To = 'c'; Flags = 'Syn,Ack'; Seq = 5000; Ack = 1001; Len = 0; Opt = $mpc.SynAck }
-        @{ From = 'c'; Flags = 'Ack'; Seq = 1001; Ack = 5001; Len = 0; Opt = $mpc.Ack }
-        @{ From = 'j'; Flags = 'Syn'; Seq = 2000; Ack = 0; Len = 0; Opt = $join.Syn }
-        @{ From = 's'; To = 'j'; Flags = 'Syn,Ack'; Seq = 6000; Ack = 2001; Len = 0; Opt = $join.SynAck }
-        @{ From = 'j'; Flags = 'Ack'; Seq = 2001; Ack = 6001; Len = 0; Opt = $join.Ack }
-    )
+    # The crafted connection's handshakes (tests/Support/MeasureSupport.ps1): the first subflow, then the join from the
+    # second address; times are given where a capture is written.
+    $crafting = Get-CraftedConnection
+    $hosts = $crafting.Hosts
+    $healthy = @($crafting.Rows[0..5] | ForEach-Object { $r = $_.Clone(); $r.Remove('T'); $r })
+    $mpc = @{ Syn = $healthy[0].Opt; SynAck = $healthy[1].Opt; Ack = $healthy[2].Opt }
+    $join = @{ Syn = $healthy[3].Opt; SynAck = $healthy[4].Opt; Ack = $healthy[5].Opt }
 
     function New-Kernel([uint32] $Subflows = 2, [uint32] $Accepted = 2) {
         $s = [Collections.Generic.Dictionary[string, string]]::new()

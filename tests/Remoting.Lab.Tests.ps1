@@ -27,24 +27,15 @@ BeforeAll {
 
     # A capture of one two-subflow connection at the client, and the server's capture of it through a NAT that also
     # strips one DSS: what Measure-MptcpCapture and Compare-MptcpCapture need to write every kind of object.
-    $clientKey = [uint64]'0xaabbccddeeff0011'; $serverKey = [uint64]'0x1122334455667788'
-    $idsn = [MptcpTools.Packets.MptcpKeys]::InitialDataSequence($clientKey, 1)
-    $token = [MptcpTools.Packets.MptcpKeys]::Token($serverKey, 1)
-    $kc = ConvertTo-HexBytes $clientKey 8; $ks = ConvertTo-HexBytes $serverKey 8
-    $rows = @(
-        @{ From = 'c'; Flags = 'Syn'; Seq = 1000; Ack = 0; Len = 0; Opt = '1e 04 01 01' }
-        @{ From = 's'; To = 'c'; Flags = 'Syn,Ack'; Seq = 5000; Ack = 1001; Len = 0; Opt = "1e 0c 01 01 $ks" }
-        @{ From = 'c'; Flags = 'Ack'; Seq = 1001; Ack = 5001; Len = 0; Opt = "1e 14 01 01 $kc $ks" }
-        @{ From = 'j'; Flags = 'Syn'; Seq = 2000; Ack = 0; Len = 0; Opt = "1e 0c 10 02 $(ConvertTo-HexBytes $token 4) 00 00 00 07" }
-        @{ From = 's'; To = 'j'; Flags = 'Syn,Ack'; Seq = 6000; Ack = 2001; Len = 0; Opt = '1e 10 10 00 01 02 03 04 05 06 07 08 00 00 00 09' }
-        @{ From = 'j'; Flags = 'Ack'; Seq = 2001; Ack = 6001; Len = 0; Opt = "1e 18 10 00 $((@('ab') * 20) -join ' ')" }
-        @{ From = 'c'; Flags = 'Ack'; Seq = 1001; Ack = 5001; Len = 1000; Opt = (New-DssOption -Dsn ($idsn + 1) -Ssn 1 -Length 1000) }
-        @{ From = 'j'; Flags = 'Ack'; Seq = 2001; Ack = 6001; Len = 1000; Opt = (New-DssOption -Dsn ($idsn + 1001) -Ssn 1 -Length 1000) }
+    # The crafted connection's handshakes and first data on each subflow (tests/Support/MeasureSupport.ps1), then a
+    # reinjection of the first segment on the join, and the server's data ACK.
+    $crafting = Get-CraftedConnection
+    $idsn = $crafting.Idsn; $hosts = $crafting.Hosts
+    $rows = @($crafting.Rows[0..7] | ForEach-Object { $_.Clone() }) + @(
         @{ From = 'j'; Flags = 'Ack'; Seq = 3001; Ack = 6001; Len = 1000; Opt = (New-DssOption -Dsn ($idsn + 1) -Ssn 1001 -Length 1000) }
         @{ From = 's'; To = 'c'; Flags = 'Ack'; Seq = 5001; Ack = 2001; Len = 0; Opt = (New-DssOption -Ack ($idsn + 2001)) }
     )
     for ($i = 0; $i -lt $rows.Count; $i++) { $rows[$i].T = $i * 0.01 }
-    $hosts = @{ c = @('192.0.2.2', 40000); j = @('198.51.100.2', 40001); s = @('203.0.113.2', 5201) }
     $reference = Join-Path $work 'client.pcap'
     Write-CraftedCapture $reference $rows $hosts
     $serverRows = foreach ($r in $rows) { $x = $r.Clone(); $x.T += 5; if ($x.Seq -eq 2001 -and $x.Len -gt 0) { $x.Opt = '' }; $x }
@@ -174,9 +165,7 @@ Describe 'Every cmdlet''s output crosses a job and an SSH session whole' -Tag La
         $clientSsh = Start-LabSshd $lab $lab.Client $lab.Addresses.ClientPath1
         # Something for Test-MptcpFirewall and Test-MptcpRouting to say on both sides.
         foreach ($ns in $lab.Client, $lab.Server) {
-            $f = Join-Path $work "$ns.nft"
-            Set-Content $f "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  ip daddr 192.0.2.222 tcp option mptcp exists drop`n }`n}"
-            Invoke-InNamespace $ns nft '-f', $f | Out-Null
+            Add-LabNftRules $ns "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  ip daddr 192.0.2.222 tcp option mptcp exists drop`n }`n}"
         }
         Invoke-InNamespace $lab.Server ip 'mptcp', 'endpoint', 'add', $lab.Addresses.ServerAddress, 'dev', 's0', 'signal' | Out-Null
         # The job runs in the client's namespace and reaches the server; the SSH sender runs in the server's and reaches the client.

@@ -14,15 +14,11 @@ BeforeAll {
     New-Item -ItemType Directory -Path $work -Force | Out-Null
     $noBus = "unix:path=$work/no-bus"
     $comment = 'allow "mptcp" it''s on'
-    function Invoke-Nft([string] $Namespace, [string] $Rules) {
-        $f = Join-Path $work "$([guid]::NewGuid().ToString('n')).nft"; Set-Content $f $Rules
-        Invoke-InNamespace $Namespace nft '-f', $f | Out-Null
-    }
     function Get-NftRules([string] $Namespace) { @(Invoke-InNamespace $Namespace nft '-a', 'list', 'table', 'inet', 'mptl' -AllowFailure) -join "`n" }
     function Get-IptablesRules([string] $Namespace) { @(Invoke-InNamespace $Namespace iptables-nft-save) | Where-Object { $_ -like '-A *' } }
     # An nft rule that drops option 30 and an iptables one that drops it too, both with a comment of spaces and quotes.
     function Add-CommentedRules($Lab) {
-        Invoke-Nft $Lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  ct state invalid drop comment `"keep first`"`n  tcp option mptcp exists drop comment `"no mptcp, it's a test`"`n  udp dport 9 drop`n }`n}"
+        Add-LabNftRules $Lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  ct state invalid drop comment `"keep first`"`n  tcp option mptcp exists drop comment `"no mptcp, it's a test`"`n  udp dport 9 drop`n }`n}"
         # A second drop right after the first, with a comment nft lists but cannot read back (nft -j takes it).
         $json = '{"nftables":[{"insert":{"rule":{"family":"inet","table":"mptl","chain":"output_filter","index":2,"comment":"he said \"no\"","expr":[{"match":{"op":"==","left":{"tcp option":{"name":"mptcp"}},"right":true}},{"drop":null}]}}}]}'
         $f = Join-Path $work "$([guid]::NewGuid().ToString('n')).json"; Set-Content $f $json
@@ -120,7 +116,7 @@ Describe 'Findings read back from Export-Clixml' -Tag Lab -Skip:$labSkip {
 Describe 'Forged findings and records change nothing' -Tag Lab -Skip:$labSkip {
     BeforeAll {
         $lab = New-MptcpLab
-        Invoke-Nft $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  udp dport 9 accept comment `"not mptcp`"`n }`n}"
+        Add-LabNftRules $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  udp dport 9 accept comment `"not mptcp`"`n }`n}"
         $acceptHandle = [int]([regex]::Match((Get-NftRules $lab.Client), 'udp dport 9 accept .*# handle (\d+)').Groups[1].Value)
         $forgedFile = Join-Path $work "forged-$PID.nft"
         Set-Content $forgedFile "table inet forged {`n}"
@@ -244,7 +240,7 @@ Describe 'Irreversible changes ask under the default $ConfirmPreference' -Tag La
     }
 
     It 'Repair-MptcpConfiguration -Force keeps a firewall rule it cannot confirm deleting, and applies the safe repairs' {
-        Invoke-Nft $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"
+        Add-LabNftRules $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"
         Invoke-InNamespace $lab.Client ip 'mptcp', 'limits', 'set', 'subflows', '0' | Out-Null
         $r = Invoke-LabCmdlet $lab.Client { param($bus) Invoke-MptcpDiagnosis -BusAddress $bus | Repair-MptcpConfiguration -Force } -ArgumentList $noBus
         @($r.Errors | Where-Object FullyQualifiedErrorId -like 'ConfirmationRequired,*').Count | Should -Be 1
@@ -285,7 +281,7 @@ Describe 'Facts gathered in a namespace, judged in another process' -Tag Lab -Sk
         $lab = New-MptcpLab
         Invoke-InNamespace $lab.Client ip 'mptcp', 'limits', 'set', 'add_addr_accepted', '0' | Out-Null
         Invoke-InNamespace $lab.Client sysctl '-qw', 'net.ipv4.conf.c1.rp_filter=1' | Out-Null
-        Invoke-Nft $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"
+        Add-LabNftRules $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp option mptcp exists drop`n }`n}"
     }
     AfterAll { Remove-MptcpLab $lab }
 

@@ -34,9 +34,7 @@ Describe 'The default views and JSON on real objects' -Tag Lab -Skip:$labSkip {
                     @{ id = 'Wired connection 1'; uuid = 'a1'; type = '802-3-ethernet'; device = 'c0'; mptcpFlags = 0x32 }
                     @{ id = 'uplink-2'; uuid = 'a2'; type = '802-3-ethernet'; device = 'c1'; mptcpFlags = 1 }) } }
         # Firewall rules that break MPTCP (on a port the lab's traffic does not use), with comments of spaces and quotes.
-        $nft = Join-Path $work 'rules.nft'
-        Set-Content $nft "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp dport 9999 tcp option mptcp exists drop comment `"no mptcp, it's a test`"`n }`n}"
-        Invoke-InNamespace $lab.Client nft '-f', $nft | Out-Null
+        Add-LabNftRules $lab.Client "table inet mptl {`n chain output_filter {`n  type filter hook output priority 0;`n  tcp dport 9999 tcp option mptcp exists drop comment `"no mptcp, it's a test`"`n }`n}"
         Invoke-InNamespace $lab.Client iptables '-t', 'mangle', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '9998', '-m', 'comment', '--comment', 'legacy "strip" rule', '-j', 'TCPOPTSTRIP', '--strip-options', '30' | Out-Null
         Invoke-InNamespace $lab.Client sysctl '-qw', 'net.ipv4.conf.c1.rp_filter=1' | Out-Null
         # A persistent sysctl file, bound over /etc/sysctl.d for the call.

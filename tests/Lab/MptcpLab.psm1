@@ -13,6 +13,7 @@ $ErrorActionPreference = 'Stop'
 
 $script:Prefix = 'mptl'
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+. (Join-Path $script:RepoRoot 'tools/common.ps1')   # Get-PwshCommand
 $script:Labs = [System.Collections.Generic.List[object]]::new()
 
 $script:Addresses = [ordered]@{
@@ -74,6 +75,13 @@ function Invoke-InNamespace {
     param([Parameter(Mandatory)] [string] $Namespace, [Parameter(Mandatory)] [string] $Command,
         [string[]] $Arguments = @(), [switch] $AllowFailure)
     Invoke-LabNative -Command ip -Arguments (@('netns', 'exec', $Namespace, $Command) + $Arguments) -AllowFailure:$AllowFailure
+}
+
+# Loads an nftables ruleset into a namespace: nft -f of a temporary file, removed after.
+function Add-LabNftRules([string] $Namespace, [string] $Rules) {
+    $file = [System.IO.Path]::GetTempFileName()
+    try { Set-Content -LiteralPath $file -Value $Rules; Invoke-InNamespace $Namespace nft '-f', $file | Out-Null }
+    finally { Remove-Item -LiteralPath $file -ErrorAction Ignore }
 }
 
 # Removes the namespaces (and their processes) of lab runs whose pwsh process no longer exists.
@@ -317,8 +325,9 @@ function Start-LabSshd {
     $name = "sshd-$Namespace-$([guid]::NewGuid().ToString('n').Substring(0, 6))"
     $hostKey = Join-Path $dir "$name-host"
     Invoke-LabNative ssh-keygen '-q', '-t', 'ed25519', '-N', '', '-C', $name, '-f', $hostKey | Out-Null
-    $pwsh = [Environment]::ProcessPath
-    $pwshArgs = if ([System.IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { "'$(Join-Path $PSHOME 'pwsh.dll')' " } else { '' }
+    $pwshCommand = Get-PwshCommand
+    $pwsh = $pwshCommand[0]
+    $pwshArgs = -join @($pwshCommand | Select-Object -Skip 1 | ForEach-Object { "'$_' " })
     $modulePath = if ($WithoutModule) { '' } else { "export PSModulePath='$(Join-Path $dir 'modules')'`n" }
     $subsystem = Join-Path $dir "$name-subsystem"
     $delay = if ($SubsystemDelay -gt 0) { "sleep $($SubsystemDelay.ToString([cultureinfo]::InvariantCulture))`n" } else { '' }
@@ -447,9 +456,9 @@ function Invoke-LabCmdlet {
         [System.Management.Automation.PSSerializer]::Serialize($ArgumentList, 5) | Set-Content -LiteralPath $argsFile
         $script = New-LabCmdletScript -ModulePath (Get-LabModulePath) -ArgsFile $argsFile -ResultFile $resultFile -ScriptBlock $ScriptBlock
         $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($script))
-        $pwsh = [Environment]::ProcessPath
-        $pwshArgs = @()
-        if ([System.IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { $pwshArgs += Join-Path $PSHOME 'pwsh.dll' }
+        $pwshCommand = Get-PwshCommand
+        $pwsh = $pwshCommand[0]
+        $pwshArgs = @($pwshCommand | Select-Object -Skip 1)
         $pwshArgs += '-NoLogo', '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded
         $command = @('ip', 'netns', 'exec', $Namespace)
         if ($BindMount.Count) {
@@ -474,6 +483,6 @@ function Invoke-LabCmdlet {
 $ExecutionContext.SessionState.Module.OnRemove = { foreach ($lab in @($script:Labs)) { Remove-MptcpLab $lab } }
 Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action { foreach ($lab in @($script:Labs)) { Remove-MptcpLab $lab } } | Out-Null
 
-Export-ModuleMember -Function Get-LabSkipReason, New-MptcpLab, Remove-MptcpLab, Start-LabPeer, Invoke-LabCmdlet,
+Export-ModuleMember -Function Get-LabSkipReason, Add-LabNftRules, Get-PwshCommand, New-MptcpLab, Remove-MptcpLab, Start-LabPeer, Invoke-LabCmdlet,
     Invoke-InNamespace, Invoke-LabNative, Clear-StaleLab, Get-LabModulePath, Get-LabPeerPath, Start-LabProcess, Start-LabDBus,
     New-LabCmdletScript, Start-LabSshd

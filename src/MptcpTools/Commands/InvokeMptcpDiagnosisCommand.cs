@@ -158,15 +158,8 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
             return;
         }
 
-        var parameters = new Hashtable(StringComparer.OrdinalIgnoreCase);
-        foreach (string name in new[] { nameof(ProcessId), nameof(ProcessName), nameof(Port), nameof(CaptureSeconds), nameof(Interface),
-                                        nameof(IncludePassed), nameof(BusAddress), nameof(DaemonConfigPath) })
-        {
-            if (MyInvocation.BoundParameters.TryGetValue(name, out object? value))
-            {
-                parameters[name] = value is SwitchParameter s ? s.IsPresent : value;
-            }
-        }
+        Hashtable parameters = BoundSubset(nameof(ProcessId), nameof(ProcessName), nameof(Port), nameof(CaptureSeconds), nameof(Interface),
+            nameof(IncludePassed), nameof(BusAddress), nameof(DaemonConfigPath));
 
         // -Quiet: one Boolean for the whole fleet, false when any host has an Error or a Warning (an unreachable host is one).
         bool healthy = true;
@@ -225,15 +218,6 @@ public sealed class InvokeMptcpDiagnosisCommand : MptcpCmdlet
                 WriteObject(finding);
             }
         }
-    }
-
-    /// <summary>A finding of another host, shown with its host as remoting output is (a PSComputerName column).</summary>
-    internal static PSObject Tagged(MptcpFinding finding, string computerName)
-    {
-        var o = PSObject.AsPSObject(finding);
-        o.Properties.Add(new PSNoteProperty("PSComputerName", computerName));
-        o.Properties.Add(new PSNoteProperty("PSShowComputerName", true));
-        return o;
     }
 
     protected override void StopProcessing() => _stop.Cancel();

@@ -36,6 +36,30 @@ public abstract class MptcpCmdlet : PSCmdlet
         }
     }
 
+    /// <summary>A finding of another host, shown with its host as remoting output is (a PSComputerName column).</summary>
+    protected static PSObject Tagged(MptcpTools.Diagnosis.MptcpFinding finding, string computerName)
+    {
+        var o = PSObject.AsPSObject(finding);
+        o.Properties.Add(new PSNoteProperty("PSComputerName", computerName));
+        o.Properties.Add(new PSNoteProperty("PSShowComputerName", true));
+        return o;
+    }
+
+    /// <summary>The named parameters that were bound, switches as Booleans: what goes on to the same cmdlet on another host.</summary>
+    protected System.Collections.Hashtable BoundSubset(params string[] names)
+    {
+        var subset = new System.Collections.Hashtable(StringComparer.OrdinalIgnoreCase);
+        foreach (string name in names)
+        {
+            if (MyInvocation.BoundParameters.TryGetValue(name, out object? value))
+            {
+                subset[name] = value is SwitchParameter s ? s.IsPresent : value;
+            }
+        }
+
+        return subset;
+    }
+
     protected void WriteNewError(string id, ErrorCategory category, object? target, string message, string? recommendedAction = null)
     {
         var record = new ErrorRecord(new InvalidOperationException(message), id, category, target);

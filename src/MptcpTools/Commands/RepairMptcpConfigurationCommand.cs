@@ -138,16 +138,9 @@ public sealed class RepairMptcpConfigurationCommand : MptcpCmdlet
 
     protected override void EndProcessing()
     {
+        System.Collections.Hashtable options = BoundSubset(nameof(Force), nameof(BusAddress), "WhatIf", "Confirm", nameof(SysctlFile));
         foreach ((PSSession session, List<MptcpRepair> records) in _remote)
         {
-            var options = new System.Collections.Hashtable();
-            foreach (string name in new[] { nameof(Force), nameof(BusAddress), "WhatIf", "Confirm", nameof(SysctlFile) })
-            {
-                if (MyInvocation.BoundParameters.TryGetValue(name, out object? value))
-                {
-                    options[name] = value is SwitchParameter s ? s.IsPresent : value;
-                }
-            }
 
             var host = Remoting.RemoteHost.ForSession(session);
             try

@@ -83,22 +83,16 @@ public sealed class RepairTransformationAttribute : ArgumentTransformationAttrib
 
     private static object? Convert(object? item)
     {
-        object? value = item is PSObject pso && pso.BaseObject is not PSCustomObject ? pso.BaseObject : item;
-        if (value is MptcpRepair repair)
+        try
         {
-            return repair;
+            if (Remoting.RemoteDiagnosis.RebuildRepair(item) is { } repair)
+            {
+                return repair;
+            }
         }
-
-        if (item is PSObject bag)
+        catch (InvalidRepairException e)
         {
-            try
-            {
-                return MptcpRepair.FromProperties(name => bag.Properties[name]?.Value is { } v ? (v is PSObject p ? p.BaseObject : v) : null);
-            }
-            catch (InvalidRepairException e)
-            {
-                return new InvalidRepair(item, e.Message);
-            }
+            return new InvalidRepair(item, e.Message);
         }
 
         return item is string text

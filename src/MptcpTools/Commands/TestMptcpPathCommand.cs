@@ -91,11 +91,8 @@ public sealed class TestMptcpPathCommand : MptcpCmdlet
             }
             catch (RemoteHostException e)
             {
-                MptcpFinding finding = DiagnosisRules.JudgeRemote(new RemoteHostFailure
-                {
-                    ComputerName = end.ComputerName, Problem = e.Problem, Reason = e.Message, Transport = end.Host.Transport, ModulePath = e.ModulePath,
-                });
-                WriteObject(InvokeMptcpDiagnosisCommand.Tagged(finding, end.ComputerName));
+                MptcpFinding finding = DiagnosisRules.JudgeRemote(end.Host.Failure(e));
+                WriteObject(Tagged(finding, end.ComputerName));
                 return;
             }
             catch (OperationCanceledException)
@@ -128,7 +125,7 @@ public sealed class TestMptcpPathCommand : MptcpCmdlet
 
         foreach (MptcpFinding finding in test.Findings.Where(x => x.Severity != FindingSeverity.Passed || IncludePassed))
         {
-            WriteObject(InvokeMptcpDiagnosisCommand.Tagged(finding, finding.ComputerName ?? test.Client));
+            WriteObject(Tagged(finding, finding.ComputerName ?? test.Client));
         }
     }
 

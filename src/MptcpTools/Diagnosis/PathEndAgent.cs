@@ -97,9 +97,6 @@ public static class PathEndAgent
             TimeSpan.Zero, cancel, pace: TimeSpan.FromMilliseconds(50));
     }
 
-    /// <summary>The addresses a name has here (the name itself when it is one).</summary>
-    public static IPAddress[] Resolve(string name) => new[] { NameResolution.Resolve(name) };
-
     // The remote end's calls: JSON in, JSON out.
     public static string StartJson(string json) => FactsJson.Serialize(Start(FactsJson.Deserialize<PathEndStart>(json)));
 
@@ -123,7 +120,7 @@ public static class PathEndAgent
         public Session(PathEndStart request)
         {
             Id = Guid.NewGuid().ToString("n");
-            _before = Counters();
+            _before = ConnectivityProbe.ReadCounters();
             string? listenError = null;
             int port = request.Port ?? 0;
             if (request.Listen)
@@ -205,26 +202,14 @@ public static class PathEndAgent
 
             long accepted = _listener?.Accepted ?? 0;
             _listener?.Dispose();
-            Dictionary<string, long> after = Counters();
+            Dictionary<string, long> after = ConnectivityProbe.ReadCounters();
             lock (_frames)
             {
                 return new PathEndCapture
                 {
                     Frames = _frames.ToArray(), Truncated = _truncated, Dropped = dropped, CaptureError = failure, Accepted = accepted,
-                    CounterDeltas = after.Where(kv => kv.Value != _before.GetValueOrDefault(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value - _before.GetValueOrDefault(kv.Key)),
+                    CounterDeltas = ConnectivityProbe.CounterDeltas(_before, after),
                 };
-            }
-        }
-
-        private static Dictionary<string, long> Counters()
-        {
-            try
-            {
-                return MptcpCounterCatalog.Read().ToDictionary(kv => kv.Key, kv => kv.Value);
-            }
-            catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException or FormatException or KernelException)
-            {
-                return new Dictionary<string, long>();
             }
         }
     }

@@ -230,7 +230,7 @@ public static class PathJudge
 
     internal static bool Same(IPAddress? a, IPAddress? b) => a is not null && b is not null && Unmapped(a).Equals(Unmapped(b));
 
-    private static IPAddress Unmapped(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+    internal static IPAddress Unmapped(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
 }
 
 /// <summary>What Test-MptcpPath found: a verdict per path, the subflows compared per direction, and the findings.</summary>

@@ -154,9 +154,9 @@ public static class PathTester
             MptcpPathComparison? comparison = null;
             if (clientCapture is { CaptureError: null } && serverCapture is { CaptureError: null })
             {
-                var clientAddresses = new HashSet<IPAddress>((clientFacts?.Addresses ?? Array.Empty<InterfaceAddress>()).Select(a => Unmapped(a.Address)));
+                var clientAddresses = new HashSet<IPAddress>((clientFacts?.Addresses ?? Array.Empty<InterfaceAddress>()).Select(a => PathJudge.Unmapped(a.Address)));
                 comparison = CaptureComparer.ComparePaths(Recording(clientCapture, client.ComputerName), Recording(serverCapture, server.ComputerName),
-                    a => clientAddresses.Contains(Unmapped(a)));
+                    a => clientAddresses.Contains(PathJudge.Unmapped(a)));
             }
             else
             {
@@ -204,8 +204,6 @@ public static class PathTester
             }
         }
     }
-
-    private static IPAddress Unmapped(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
 
     private static CaptureRecording Recording(PathEndCapture capture, string name)
     {

@@ -135,8 +135,7 @@ public static class ConnectivityProbe
             Info = info,
             Subflows = subflows,
             BytesSent = sent,
-            CounterDeltas = after.Where(kv => kv.Value != before.GetValueOrDefault(kv.Key))
-                .ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key)),
+            CounterDeltas = CounterDeltas(before, after),
             Elapsed = clock.Elapsed,
             SendError = sendError,
             ControlConnectErrno = control,
@@ -203,15 +202,20 @@ public static class ConnectivityProbe
         }
     }
 
-    private static Dictionary<string, long> ReadCounters()
+    /// <summary>The MPTcpExt counters now; none when they cannot be read (the deltas are then empty, not wrong).</summary>
+    internal static Dictionary<string, long> ReadCounters()
     {
         try
         {
             return MptcpCounterCatalog.Read().ToDictionary(kv => kv.Key, kv => kv.Value);
         }
-        catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException or FormatException)
+        catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException or FormatException or KernelException)
         {
             return new Dictionary<string, long>();
         }
     }
+
+    /// <summary>The counters that changed between two readings, by how much.</summary>
+    internal static Dictionary<string, long> CounterDeltas(Dictionary<string, long> before, Dictionary<string, long> after) =>
+        after.Where(kv => kv.Value != before.GetValueOrDefault(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value - before.GetValueOrDefault(kv.Key));
 }

@@ -197,17 +197,7 @@ public static partial class CaptureComparer
         List<SubflowView> diffs = Views(difference);
         var pairs = Match(refs, diffs);
 
-        // One clock offset for the two captures: the mean over the handshakes seen whole in both.
-        var offsets = new List<double>();
-        foreach ((SubflowView r, SubflowView? d, _) in pairs)
-        {
-            if (d is not null && r.Syn is { } rs && r.SynAck is { } ra && d.Syn is { } ds && d.SynAck is { } da)
-            {
-                offsets.Add(((ds.Timestamp - rs.Timestamp).TotalSeconds + (da.Timestamp - ra.Timestamp).TotalSeconds) / 2);
-            }
-        }
-
-        TimeSpan? offset = offsets.Count > 0 ? TimeSpan.FromSeconds(offsets.Average()) : null;
+        TimeSpan? offset = ClockOffset(pairs.Select(p => ((SubflowView?)p.Reference, p.Difference)));
         var comparisons = new List<MptcpSubflowComparison>();
         foreach ((SubflowView r, SubflowView? d, string how) in pairs)
         {
@@ -224,6 +214,21 @@ public static partial class CaptureComparer
             ClockOffset = offset,
             Subflows = comparisons.ToArray(),
         };
+    }
+
+    // One clock offset for two captures (the second's clock minus the first's): the mean over the handshakes seen whole in both.
+    private static TimeSpan? ClockOffset(IEnumerable<(SubflowView? First, SubflowView? Second)> pairs)
+    {
+        var offsets = new List<double>();
+        foreach ((SubflowView? a, SubflowView? b) in pairs)
+        {
+            if (a?.Syn is { } s1 && a.SynAck is { } a1 && b?.Syn is { } s2 && b.SynAck is { } a2)
+            {
+                offsets.Add(((s2.Timestamp - s1.Timestamp).TotalSeconds + (a2.Timestamp - a1.Timestamp).TotalSeconds) / 2);
+            }
+        }
+
+        return offsets.Count > 0 ? TimeSpan.FromSeconds(offsets.Average()) : null;
     }
 
     private static List<SubflowView> Views(CaptureRecording recording)

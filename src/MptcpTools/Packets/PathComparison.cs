@@ -137,16 +137,7 @@ public static partial class CaptureComparer
         var matched = new HashSet<SubflowView>(pairs.Where(p => p.Server is not null).Select(p => p.Server!));
         pairs.AddRange(server.Where(s => !matched.Contains(s)).Select(s => (Client: (SubflowView?)null, Server: (SubflowView?)s, How: "NotFound")));
 
-        var offsets = new List<double>();
-        foreach ((SubflowView? c, SubflowView? s, _) in pairs)
-        {
-            if (c?.Syn is { } cs && c.SynAck is { } ca && s?.Syn is { } ss && s.SynAck is { } sa)
-            {
-                offsets.Add(((ss.Timestamp - cs.Timestamp).TotalSeconds + (sa.Timestamp - ca.Timestamp).TotalSeconds) / 2);
-            }
-        }
-
-        TimeSpan? offset = offsets.Count > 0 ? TimeSpan.FromSeconds(offsets.Average()) : null;
+        TimeSpan? offset = ClockOffset(pairs.Select(p => (p.Client, p.Server)));
         var handshakes = new List<MptcpHandshakePassage>();
         var subflows = new List<MptcpSubflowComparison>();
         foreach ((SubflowView? c, SubflowView? s, string how) in pairs)

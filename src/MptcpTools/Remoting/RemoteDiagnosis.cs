@@ -104,10 +104,7 @@ public sealed class RemoteDiagnosis
         }
         catch (RemoteHostException e)
         {
-            Add(DiagnosisRules.JudgeRemote(new RemoteHostFailure
-            {
-                ComputerName = host.Name, Problem = e.Problem, Reason = e.Message, Transport = host.Transport, UserName = host.UserName, ModulePath = e.ModulePath,
-            }));
+            Add(DiagnosisRules.JudgeRemote(host.Failure(e)));
         }
         catch (OperationCanceledException)
         {
@@ -122,23 +119,33 @@ public sealed class RemoteDiagnosis
     public static MptcpFinding Rebuild(PSObject o, string computerName)
     {
         static object? Unwrap(object? v) => v is PSObject p && p.BaseObject is not PSCustomObject ? p.BaseObject : v;
-        return MptcpFinding.FromProperties(name => Unwrap(o.Properties[name]?.Value), RebuildRepair, computerName);
-    }
-
-    private static MptcpRepair? RebuildRepair(object item)
-    {
-        if (item is PSObject bag)
+        return MptcpFinding.FromProperties(name => Unwrap(o.Properties[name]?.Value), item =>
         {
             try
             {
-                return MptcpRepair.FromProperties(name => bag.Properties[name]?.Value is { } v ? (v is PSObject p ? p.BaseObject : v) : null);
+                return RebuildRepair(item);
             }
             catch (InvalidRepairException)
             {
                 return null;
             }
+        }, computerName);
+    }
+
+    /// <summary>
+    /// A repair record as PowerShell hands it over: the record itself, or a deserialized one rebuilt from its
+    /// properties (InvalidRepairException when they make none of the module's); null for anything else.
+    /// </summary>
+    public static MptcpRepair? RebuildRepair(object? item)
+    {
+        object? value = item is PSObject pso && pso.BaseObject is not PSCustomObject ? pso.BaseObject : item;
+        if (value is MptcpRepair repair)
+        {
+            return repair;
         }
 
-        return item as MptcpRepair;
+        return item is PSObject bag
+            ? MptcpRepair.FromProperties(name => bag.Properties[name]?.Value is { } v ? (v is PSObject p ? p.BaseObject : v) : null)
+            : null;
     }
 }

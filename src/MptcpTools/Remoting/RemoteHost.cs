@@ -50,6 +50,12 @@ public sealed class RemoteHost : IDisposable
     public string Name { get; }
     public string Transport { get; }
     public string? UserName { get; }
+    /// <summary>What went wrong with this host, as the rules judge it.</summary>
+    public RemoteHostFailure Failure(RemoteHostException e) => new()
+    {
+        ComputerName = Name, Problem = e.Problem, Reason = e.Message, Transport = Transport, UserName = UserName, ModulePath = e.ModulePath,
+    };
+
     /// <summary>The version of the module imported there, once <see cref="ImportModule"/> succeeded.</summary>
     public Version? ModuleVersion { get; private set; }
 
@@ -157,7 +163,18 @@ public sealed class RemoteHost : IDisposable
             return $"ssh could not be started: {e.Message}";
         }
 
-        string? Value(string key) => output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(key + " ", StringComparison.Ordinal))?[(key.Length + 1)..];
+        // "key value" lines; the first of a key counts, as ssh reads it.
+        var settings = new System.Collections.Generic.Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string line in output.Split('\n'))
+        {
+            string[] pair = line.Trim().Split(' ', 2);
+            if (pair.Length == 2)
+            {
+                settings.TryAdd(pair[0], pair[1]);
+            }
+        }
+
+        string? Value(string key) => settings.TryGetValue(key, out string? v) ? v : null;
         bool Set(string key) => Value(key) is { } v && v is not ("none" or "false" or "no");
         if (Set("proxyjump") || Set("proxycommand") || Set("bindaddress") || Set("bindinterface") || Set("controlpath"))
         {

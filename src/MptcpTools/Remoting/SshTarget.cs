@@ -48,7 +48,7 @@ public sealed class SshTarget
 
             rest = rest[1..close];
         }
-        else if (rest.Count(':') == 1)
+        else if (rest.AsSpan().Count(':') == 1)
         {
             int colon = rest.IndexOf(':');
             port = ParsePort(rest[(colon + 1)..], name);
@@ -85,22 +85,5 @@ public sealed class SshTarget
         {
             UserName, HostName, keyFilePath, Port, "powershell", (int)connectingTimeout.TotalMilliseconds, options,
         });
-    }
-}
-
-internal static class StringCounting
-{
-    public static int Count(this string text, char c)
-    {
-        int n = 0;
-        foreach (char x in text)
-        {
-            if (x == c)
-            {
-                n++;
-            }
-        }
-
-        return n;
     }
 }

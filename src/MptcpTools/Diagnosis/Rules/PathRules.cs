@@ -284,7 +284,7 @@ internal sealed class PathRules : FindingRule
             yield break;
         }
 
-        foreach (MptcpFinding x in DiagnosisRules.Evaluate(end.Facts))
+        foreach (MptcpFinding x in end.OwnFindings)
         {
             if (TwoEnded.Contains(x.Id) || (end.Role == PathEndRole.Server && x.Id == FindingIds.NoSubflowEndpoints)
                 || x.Evidence.OfType<FirewallRuleFinding>().Any(r => named.Any(n => n.Rule == r.Rule && n.Chain == r.Chain && n.Table == r.Table)))
@@ -333,8 +333,12 @@ internal sealed class PathRules : FindingRule
         public PlainTcpUse[] PlainOnPort(int port) =>
             (Facts?.PlainTcp ?? Array.Empty<PlainTcpUse>()).Where(p => p.Socket.LocalPort == port && p.Socket.State == TcpState.Listen).ToArray();
 
+        // What the one-host rules say of this end, judged once for the repairs and the host findings.
+        private IReadOnlyList<MptcpFinding>? _own;
+        public IReadOnlyList<MptcpFinding> OwnFindings => _own ??= Facts is null ? Array.Empty<MptcpFinding>() : DiagnosisRules.Evaluate(Facts).ToList();
+
         // The one-host rule's repair for this id on this end (the limits it raises), when it has one.
         public MptcpRepair[] Repairs(string id) =>
-            Facts is null ? Array.Empty<MptcpRepair>() : DiagnosisRules.Evaluate(Facts).Where(x => x.Id == id && x.Severity != FindingSeverity.Passed).SelectMany(x => x.Repair).ToArray();
+            OwnFindings.Where(x => x.Id == id && x.Severity != FindingSeverity.Passed).SelectMany(x => x.Repair).ToArray();
     }
 }
